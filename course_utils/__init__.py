@@ -1,0 +1,13 @@
+"""Helpers that the course notebooks import.
+
+The package is split into one small module per responsibility:
+
+- :mod:`course_utils.setup` quiets TensorFlow, seeds every generator and reports the environment.
+- :mod:`course_utils.data` loads data sets offline first and says where they came from.
+- :mod:`course_utils.plots` draws training curves, image grids, confusion matrices and model diagrams.
+- :mod:`course_utils.checks` holds the feedback-giving checks that the exercise test cells call.
+
+Importing the package itself is cheap: TensorFlow is only imported by the functions that need it.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,105 @@
+"""Generate the student release (``course/``) from the source notebooks (``solutions/``)."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+import tempfile
+from pathlib import Path
+
+from . import notebooks
+from .config import make_config
+from .nbgrader_api import make_api, run_step
+from .paths import assignments
+
+#: The nbval tag that lets a cell raise: the stubs in answer cells, and the test cells after them.
+RAISES_TAG = "raises-exception"
+
+
+def tag_stub_cells(notebook) -> None:
+    """Tag answer and test cells so that nbval accepts the errors the untouched stubs raise.
+
+    Only the release gets these tags: in ``solutions/`` every cell must run without error.
+    """
+    for cell in notebook.cells:
+        if notebooks.is_solution_cell(cell) or notebooks.is_test_cell(cell):
+            tags = cell.metadata.setdefault("tags", [])
+            if RAISES_TAG not in tags:
+                tags.append(RAISES_TAG)
+
+
+def generate(source: Path, output: Path) -> list[str]:
+    """Run nbgrader's ``generate_assignment`` for every assignment into ``output``.
+
+    The gradebook nbgrader needs for this lives in a scratch folder and is thrown away.
+
+    Returns
+    -------
+    list of str
+        The assignments generated.
+    """
+    names = assignments(source)
+    with tempfile.TemporaryDirectory(prefix="tfcourse-build-") as scratch:
+        api = make_api(make_config(Path(scratch), source, release=Path(scratch) / "release"))
+        for name in names:
+            run_step(api.generate_assignment(name, force=True, create=True), f"generate_assignment {name}")
+        output.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            released = Path(scratch) / "release" / name
+            target = output / name
+            shutil.copytree(released, target)
+            for path in target.glob("*.ipynb"):
+                notebook = notebooks.read(path)
+                tag_stub_cells(notebook)
+                notebooks.write(notebook, path)
+    return names
+
+
+def differences(expected: Path, actual: Path) -> list[str]:
+    """List the files that differ between two folder trees, as paths relative to them."""
+    found = []
+    comparison = filecmp.dircmp(expected, actual, ignore=[".ipynb_checkpoints", "__pycache__"])
+
+    def walk(node, prefix: Path) -> None:
+        found.extend(f"missing in {actual.name}/: {prefix / name}" for name in node.left_only)
+        found.extend(f"not generated from the source: {prefix / name}" for name in node.right_only)
+        for name in node.common_files:
+            if not filecmp.cmp(Path(node.left) / name, Path(node.right) / name, shallow=False):
+                found.append(f"differs: {prefix / name}")
+        for name, child in node.subdirs.items():
+            walk(child, prefix / name)
+
+    walk(comparison, Path())
+    return sorted(found)
+
+
+def build(source: Path, release: Path) -> list[str]:
+    """Regenerate ``release`` from ``source``, replacing its previous content.
+
+    Returns
+    -------
+    list of str
+        The assignments built.
+    """
+    with tempfile.TemporaryDirectory(prefix="tfcourse-release-") as staging:
+        staged = Path(staging) / "course"
+        names = generate(source, staged)
+        release.mkdir(parents=True, exist_ok=True)
+        for old in release.iterdir():
+            if old.is_dir() and old.name not in names:
+                shutil.rmtree(old)
+        for name in names:
+            if (release / name).exists():
+                shutil.rmtree(release / name)
+            shutil.copytree(staged / name, release / name)
+    return names
+
+
+def check(source: Path, release: Path) -> list[str]:
+    """Build into a scratch folder and list how ``release`` differs from it (empty when up to date)."""
+    with tempfile.TemporaryDirectory(prefix="tfcourse-release-") as staging:
+        staged = Path(staging) / "course"
+        generate(source, staged)
+        if not release.is_dir():
+            return [f"{release} does not exist"]
+        return differences(staged, release)

@@ -1,0 +1,136 @@
+"""The ``tfcourse`` command: build the release, check a notebook, grade a class, format notebooks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import build as build_module
+from . import notebooks
+from .autograde import format_summary, grade
+from .check import CheckError, check
+from .paths import RELEASE_DIRNAME, SOURCE_DIRNAME, course_root
+from .report import format_table
+
+
+def _source(args) -> Path:
+    return Path(args.source) if args.source else course_root(Path.cwd()) / SOURCE_DIRNAME
+
+
+def cmd_build(args) -> int:
+    """Regenerate course/ from solutions/, or with --check report any difference."""
+    source = _source(args)
+    release = Path(args.release) if args.release else source.parent / RELEASE_DIRNAME
+    if args.check:
+        found = build_module.check(source, release)
+        if found:
+            print(f"{release} is not what 'tfcourse build' generates from {source}:", file=sys.stderr)
+            for line in found:
+                print(f"  {line}", file=sys.stderr)
+            print("Run 'tfcourse build' and commit the result.", file=sys.stderr)
+            return 1
+        print(f"{release} is up to date with {source}.")
+        return 0
+    names = build_module.build(source, release)
+    print(f"Built {len(names)} chapter(s) into {release}: {', '.join(names)}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    """Execute a learner's notebook with the hidden tests and print the score per exercise."""
+    try:
+        result = check(Path(args.notebook), _source(args), timeout=args.timeout)
+    except CheckError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if result.status != "graded":
+        print(f"error: {result.message}", file=sys.stderr)
+        return 2
+    print(format_table(result.exercises, title=f"Chapter {result.assignment}: {args.notebook}"))
+    print(f"\nChecked in {result.seconds:.0f} s by executing the notebook with the hidden tests.")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    """Autograde a folder of submissions into a gradebook, a CSV and feedback pages."""
+    try:
+        run = grade(Path(args.submitted), Path(args.workdir), _source(args), timeout=args.timeout,
+                    feedback=not args.no_feedback, progress=not args.quiet)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(format_summary(run.results))
+    errors = sum(r.status != "graded" for r in run.results)
+    print(f"\nGraded {len(run.results) - errors} of {len(run.results)} submission(s); gradebook {run.gradebook}; "
+          f"grades {run.grades_csv}; feedback {run.feedback}/")
+    return 1 if errors else 0
+
+
+def cmd_format(args) -> int:
+    """Rewrite notebooks in canonical form (no outputs), or with --check list those that are not."""
+    paths = notebooks.find_notebooks([Path(p) for p in args.paths])
+    try:
+        changed = notebooks.format_files(paths, check=args.check)
+    except notebooks.NotebookError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for path in changed:
+        print(f"{'not canonical' if args.check else 'reformatted'}: {path}")
+    if args.check and changed:
+        print("Run 'tfcourse format' to strip outputs and normalize these notebooks.", file=sys.stderr)
+        return 1
+    print(f"{len(paths)} notebook(s) checked, {len(changed)} {'to fix' if args.check else 'rewritten'}.")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of ``tfcourse``."""
+    parser = argparse.ArgumentParser(prog="tfcourse", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add_source(sub):
+        sub.add_argument("--source", help="folder of source notebooks (default: solutions/ of this course)")
+
+    sub = commands.add_parser("build", help="regenerate course/ from solutions/ through nbgrader")
+    add_source(sub)
+    sub.add_argument("--release", help="where to write the student notebooks (default: course/)")
+    sub.add_argument("--check", action="store_true", help="only report whether course/ is up to date")
+    sub.set_defaults(handler=cmd_build)
+
+    sub = commands.add_parser("check", help="score your notebook, exercise by exercise")
+    sub.add_argument("notebook", help="your notebook, e.g. course/01_tensors/01_tensors.ipynb")
+    add_source(sub)
+    sub.add_argument("--timeout", type=int, help="seconds allowed per cell (default 300)")
+    sub.set_defaults(handler=cmd_check)
+
+    sub = commands.add_parser("grade", help="autograde a folder of submissions")
+    sub.add_argument("submitted", help="submissions laid out as <student>/<chapter>/<notebook>.ipynb")
+    add_source(sub)
+    sub.add_argument("--workdir", default="grading",
+                     help="where the gradebook, executed notebooks, grades.csv and feedback go (default: grading/)")
+    sub.add_argument("--timeout", type=int, help="seconds allowed per cell (default 300)")
+    sub.add_argument("--no-feedback", action="store_true", help="skip the feedback pages")
+    sub.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub.set_defaults(handler=cmd_grade)
+
+    sub = commands.add_parser("format", help="strip outputs and write notebooks in canonical form")
+    sub.add_argument("paths", nargs="*", default=[SOURCE_DIRNAME, RELEASE_DIRNAME],
+                     help="notebooks or folders (default: solutions/ and course/)")
+    sub.add_argument("--check", action="store_true", help="only list the notebooks that are not canonical")
+    sub.set_defaults(handler=cmd_format)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``tfcourse`` with ``argv`` (default: the command line) and return its exit status."""
+    args = make_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

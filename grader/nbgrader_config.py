@@ -1,0 +1,51 @@
+"""The course's nbgrader settings, each chosen deliberately.
+
+``tfcourse`` loads this file and then fills in the folders of the run at hand (course root, source,
+release, submissions, gradebook). The ``nbgrader_config.py`` at the course root loads it too, so
+``nbgrader`` commands and the formgrader use the same settings.
+"""
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+from grader.feedback import ConciseTestErrors
+
+c = get_config()  # noqa: F821 (traitlets provides get_config to config files)
+
+# solutions/ is the single source of truth; course/ is the student release generated from it.
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "course"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+# Never copy checkpoints, caches or hidden files between steps.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*", "*.keras", "*.h5"]
+# Refuse to copy any single file over 20 MB out of a submission (a flood of data is not an answer).
+c.CourseDirectory.max_file_size = 20_000
+
+# The stub the students see in place of each answer.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.enforce_metadata = True
+
+# Training cells take tens of seconds on a 2-core laptop; nbgrader's default of 30 s per cell would
+# score correct answers 0. A cell that runs longer than this is interrupted, scored 0, and the rest
+# of the notebook is still executed and graded.
+c.Execute.timeout = 300
+c.Execute.interrupt_on_timeout = True
+# Importing TensorFlow takes several seconds; give a slow machine room to start the kernel.
+c.Execute.startup_timeout = 120
+# An in-memory history for each grading kernel, and no kernel log lines in the grader's terminal.
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+
+# A test cell that a student deleted is put back from the gradebook and graded, instead of leaving
+# the grade empty ("needs manual grading") forever.
+c.OverwriteCells.add_missing_cells = True
+
+# Keep executed notebooks (and the gradebook and feedback built from them) small, whatever a
+# submission prints.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
+
+# Feedback shows the score and the failure message of each test, never the hidden test code: the
+# hidden tests are cleared and tracebacks (which quote the lines around the failure) cut to one line.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ConciseTestErrors, CSSHTMLHeaderPreprocessor]

@@ -1,0 +1,126 @@
+"""End-to-end grading through real nbgrader, one fixture submission per scenario.
+
+The fixtures are submissions of the mini assignment in tests/fixtures/source/mini (two exercises,
+2 and 3 points, no TensorFlow so that each runs in about a second).
+"""
+
+import csv
+import shutil
+
+import pytest
+from nbgrader.api import Gradebook
+
+from grader import autograde, notebooks
+
+TIMEOUT = 10
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade every fixture submission once, plus a submission whose notebook was renamed."""
+    from tests.conftest import FIXTURES
+
+    submitted = tmp_path_factory.mktemp("submitted")
+    for fixture in sorted((FIXTURES / "submissions").glob("*.ipynb")):
+        folder = submitted / fixture.stem / "mini"
+        folder.mkdir(parents=True)
+        shutil.copyfile(fixture, folder / "mini.ipynb")
+    renamed = submitted / "renamed_notebook" / "mini"
+    renamed.mkdir(parents=True)
+    shutil.copyfile(FIXTURES / "submissions" / "reference_solution.ipynb", renamed / "mini-Copy1.ipynb")
+    root = tmp_path_factory.mktemp("grading")
+    run = autograde.grade(submitted, root, FIXTURES / "source", timeout=TIMEOUT, progress=False)
+    return run, {result.student: result for result in run.results}
+
+
+def scores(result):
+    return [(e.grade_id, e.score) for e in result.exercises]
+
+
+def test_every_submission_is_reported(graded):
+    run, results = graded
+    assert sorted(results) == ["deleted_test_cell", "edited_test_cell", "infinite_loop", "invalid_json",
+                               "reference_solution", "renamed_notebook", "untouched"]
+
+
+def test_reference_solution_scores_full_marks(graded):
+    result = graded[1]["reference_solution"]
+    assert result.status == "graded"
+    assert scores(result) == [("ex1_test", 2.0), ("ex2_test", 3.0)]
+    assert all(e.message == "" for e in result.exercises)
+
+
+def test_untouched_release_scores_zero(graded):
+    result = graded[1]["untouched"]
+    assert scores(result) == [("ex1_test", 0.0), ("ex2_test", 0.0)]
+    assert all("not been answered" in e.message for e in result.exercises)
+
+
+def test_test_cell_edited_to_pass_is_restored_and_scores_zero(graded):
+    result = graded[1]["edited_test_cell"]
+    assert scores(result) == [("ex1_test", 0.0), ("ex2_test", 0.0)]
+    assert result.exercises[0].message == "NotImplementedError: the exercise has not been answered yet"
+
+
+def test_deleted_test_cell_is_restored_and_graded(graded):
+    run, results = graded
+    assert scores(results["deleted_test_cell"]) == [("ex1_test", 2.0), ("ex2_test", 3.0)]
+    executed = notebooks.read(run.gradebook.parent / "autograded" / "deleted_test_cell" / "mini" / "mini.ipynb")
+    restored = [c for c in executed.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex2_test"]
+    assert len(restored) == 1 and "was missing from the submission" in restored[0].source
+
+
+def test_infinite_loop_times_out_and_later_exercises_are_graded(graded):
+    result = graded[1]["infinite_loop"]
+    assert scores(result) == [("ex1_test", 0.0), ("ex2_test", 3.0)]
+    assert result.exercises[0].message == (
+        f"the cell did not finish within the time limit of {TIMEOUT} s and was interrupted")
+
+
+def test_invalid_json_gets_a_clear_error_and_a_zero_row(graded):
+    run, results = graded
+    result = results["invalid_json"]
+    assert result.status == "error" and result.exercises == []
+    assert "mini.ipynb: is not valid JSON (line" in result.message
+    rows = {row["student_id"]: row for row in csv.DictReader(run.grades_csv.open())}
+    assert rows["invalid_json"]["score"] == "0.0"
+
+
+def test_renamed_notebook_is_reported_missing(graded):
+    result = graded[1]["renamed_notebook"]
+    assert result.status == "error"
+    assert result.message == "notebook mini.ipynb is missing from the submission (found: mini-Copy1.ipynb)"
+
+
+def test_gradebook_and_csv_hold_the_scores(graded):
+    run, results = graded
+    with Gradebook(f"sqlite:///{run.gradebook}") as gradebook:
+        assert gradebook.find_submission("mini", "reference_solution").score == 5.0
+        assert gradebook.find_submission("mini", "infinite_loop").score == 3.0
+        assert gradebook.find_assignment("mini").max_score == 5.0
+    rows = {row["student_id"]: row for row in csv.DictReader(run.grades_csv.open())}
+    assert {name: float(row["score"]) for name, row in rows.items()} == {
+        "deleted_test_cell": 5.0, "edited_test_cell": 0.0, "infinite_loop": 3.0, "invalid_json": 0.0,
+        "reference_solution": 5.0, "renamed_notebook": 0.0, "untouched": 0.0}
+
+
+def test_feedback_shows_scores_but_not_hidden_tests(graded):
+    run, _ = graded
+    page = (run.feedback / "untouched" / "mini" / "mini.html").read_text(encoding="utf-8")
+    assert "NotImplementedError" in page and "5.0 / 5" not in page
+    assert "double([[0.5], [3.0]])" not in page and "HIDDEN TESTS" not in page
+    executed = (run.gradebook.parent / "autograded" / "untouched" / "mini" / "mini.ipynb").read_text()
+    assert "double([[0.5], [3.0]])" in executed, "the hidden tests must have run"
+
+
+def test_unknown_assignment_is_an_error(tmp_path, fixtures):
+    folder = tmp_path / "submitted" / "alice" / "99_nope"
+    folder.mkdir(parents=True)
+    run = autograde.grade(tmp_path / "submitted", tmp_path / "grading", fixtures / "source", progress=False)
+    assert run.results[0].status == "error"
+    assert run.results[0].message.startswith("there is no assignment '99_nope'")
+
+
+def test_discover_requires_the_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        autograde.discover(tmp_path / "missing")

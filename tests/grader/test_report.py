@@ -1,0 +1,41 @@
+"""Tests for grader.report: failure messages and the score table."""
+
+from grader.report import ExerciseResult, failure_message, format_table
+
+
+def error_cell(ename, evalue):
+    return {"outputs": [{"output_type": "error", "ename": ename, "evalue": evalue, "traceback": []}]}
+
+
+def test_failure_messages():
+    assert failure_message({"outputs": [{"output_type": "stream", "name": "stdout", "text": "ok"}]}) == ""
+    assert failure_message(error_cell("CheckFailed", "expected (None, 10)\ntable")) == "CheckFailed: expected (None, 10)"
+    assert "not been answered" in failure_message(error_cell("NotImplementedError", ""))
+    assert failure_message(error_cell("CellTimeoutError", ""), timeout=9) == (
+        "the cell did not finish within the time limit of 9 s and was interrupted")
+    stderr = {"outputs": [{"output_type": "stream", "name": "stderr", "text": "WARNING: noise\n"}]}
+    assert failure_message(stderr) == "the cell wrote to standard error, which scores 0: WARNING: noise"
+    assert len(failure_message(error_cell("ValueError", "x" * 5000))) == 400
+
+
+def test_table_lists_each_exercise_and_the_total():
+    table = format_table([ExerciseResult("ex1_test", 2, 2), ExerciseResult("ex2_test", 0, 3, "CheckFailed: no")],
+                         title="Chapter mini")
+    lines = table.splitlines()
+    assert lines[0] == "Chapter mini"
+    assert "ex1_test" in lines[3] and "passed" in lines[3]
+    assert "CheckFailed: no" in lines[4]
+    assert lines[-1].split()[:4] == ["total", "2", "/", "5"]
+
+
+def test_feedback_errors_are_cut_to_one_line():
+    import nbformat
+
+    from grader.feedback import ConciseTestErrors
+
+    cell = nbformat.v4.new_code_cell("check(answer())\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t", "points": 1}
+    cell.outputs = [nbformat.v4.new_output("error", ename="CheckFailed", evalue="wrong", traceback=["secret()"])]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    notebook, _ = ConciseTestErrors().preprocess(notebook, {})
+    assert notebook.cells[0].outputs[0].traceback == ["CheckFailed: wrong"]
