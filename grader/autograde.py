@@ -123,50 +123,61 @@ def grade(submitted: Path, root: Path, source: Path, timeout: int | None = None,
         Show a progress bar on standard error.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings that say nothing to a grader.
-    warnings.filterwarnings("ignore", module="nbgrader")
-    warnings.filterwarnings("ignore", message=".*not in session.*")
-    # Cells that nbgrader restores have no cell id; nbformat warns about each one.
-    warnings.filterwarnings("ignore", category=nbformat.validator.MissingIDFieldWarning)
-    root, source = Path(root).resolve(), Path(source).resolve()
+    root, source, submitted = Path(root).resolve(), Path(source).resolve(), Path(submitted)
     root.mkdir(parents=True, exist_ok=True)
     config = make_config(root, source, submitted=submitted, timeout=timeout)
-    api = make_api(config)
     known = set(list_assignments(source))
     pairs = discover(submitted)
-    generated: set[str] = set()
     results = []
-    for student, assignment in tqdm(pairs, desc="Grading", unit="submission", disable=not progress,
-                                    file=sys.stderr):
-        started = time.perf_counter()
-        result = SubmissionResult(student, assignment, "error")
-        if assignment not in known:
-            result.message = (f"there is no assignment '{assignment}' in {source} (known: "
-                              f"{', '.join(sorted(known)) or 'none'})")
-        else:
-            result.message = validate_submission(Path(submitted) / student / assignment, source / assignment)
-        if not result.message:
-            try:
-                if assignment not in generated:
-                    run_step(api.generate_assignment(assignment, force=True, create=True),
-                             f"generate_assignment {assignment}")
-                    generated.add(assignment)
-                run_step(api.autograde(assignment, student, force=True, create=True),
-                         f"autograde {student}/{assignment}")
-                result.exercises = exercise_results(config.CourseDirectory.db_url, assignment, student,
-                                                    root / "autograded" / student / assignment,
-                                                    cell_timeout(config))
-                result.status = "graded"
-                if feedback:
-                    run_step(api.generate_feedback(assignment, student), f"generate_feedback {student}/{assignment}")
-            except NbgraderStepError as error:
-                result.message = str(error)
-        result.seconds = time.perf_counter() - started
-        results.append(result)
-    register_students(config.CourseDirectory.db_url, [r.student for r in results if r.status != "graded"])
-    grades_csv = root / "grades.csv"
-    export_csv(config.CourseDirectory.db_url, grades_csv)
+    with warnings.catch_warnings():
+        # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings that say nothing to a
+        # grader, and cells that nbgrader restores have no cell id, which nbformat warns about.
+        warnings.filterwarnings("ignore", module="nbgrader")
+        warnings.filterwarnings("ignore", message=".*not in session.*")
+        warnings.filterwarnings("ignore", category=nbformat.validator.MissingIDFieldWarning)
+        api = make_api(config)
+        generated: set[str] = set()
+        for student, assignment in tqdm(pairs, desc="Grading", unit="submission", disable=not progress,
+                                        file=sys.stderr):
+            started = time.perf_counter()
+            if assignment not in known:
+                result = SubmissionResult(student, assignment, "error", message=(
+                    f"there is no assignment '{assignment}' in {source} (known: {', '.join(sorted(known)) or 'none'})"))
+            else:
+                result = grade_submission(api, config, submitted / student / assignment, source / assignment,
+                                          generated, feedback)
+            result.seconds = time.perf_counter() - started
+            results.append(result)
+        register_students(config.CourseDirectory.db_url, [r.student for r in results if r.status != "graded"])
+        grades_csv = root / "grades.csv"
+        export_csv(config.CourseDirectory.db_url, grades_csv)
     return GradingRun(results, root / "gradebook.db", grades_csv, root / "feedback")
+
+
+def grade_submission(api, config, folder: Path, source: Path, generated: set[str], feedback: bool) -> SubmissionResult:
+    """Validate and autograde one submission folder (``<student>/<assignment>``).
+
+    ``generated`` holds the assignments already generated into the gradebook during this run;
+    the first submission of an assignment generates it.
+    """
+    student, assignment = folder.parent.name, folder.name
+    result = SubmissionResult(student, assignment, "error", message=validate_submission(folder, source))
+    if result.message:
+        return result
+    try:
+        if assignment not in generated:
+            run_step(api.generate_assignment(assignment, force=True, create=True), f"generate_assignment {assignment}")
+            generated.add(assignment)
+        run_step(api.autograde(assignment, student, force=True, create=True), f"autograde {student}/{assignment}")
+        result.exercises = exercise_results(config.CourseDirectory.db_url, assignment, student,
+                                            Path(config.CourseDirectory.root) / "autograded" / student / assignment,
+                                            cell_timeout(config))
+        result.status = "graded"
+        if feedback:
+            run_step(api.generate_feedback(assignment, student), f"generate_feedback {student}/{assignment}")
+    except NbgraderStepError as error:
+        result.status, result.message = "error", str(error)
+    return result
 
 
 def register_students(db_url: str, students: list[str]) -> None:
