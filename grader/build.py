@@ -15,6 +15,45 @@ from .paths import assignments
 #: The nbval tag that lets a cell raise: the stubs in answer cells, and the test cells after them.
 RAISES_TAG = "raises-exception"
 
+#: The line nbgrader puts in place of every answer (see ClearSolutions.code_stub in the settings).
+STUB_LINE = "raise NotImplementedError()"
+
+
+class LearnerWorkError(RuntimeError):
+    """The release folder holds a learner's work, which a build would overwrite."""
+
+
+def learner_work(path: Path) -> str:
+    """Say why a release notebook looks like a learner's work ('' when it is a pristine release).
+
+    A generated notebook has no outputs and a stub in every answer cell; anything else (answers
+    written, cells run and saved, a damaged file) may be someone's work.
+    """
+    try:
+        notebook = notebooks.read(path)
+    except notebooks.NotebookError:
+        return "it cannot be read as a notebook, so it may hold edits"
+    answered = [c for c in notebook.cells if notebooks.is_solution_cell(c) and STUB_LINE not in c.source]
+    if answered:
+        return f"{len(answered)} exercise(s) answered"
+    if any(c.get("outputs") for c in notebook.cells if c.cell_type == "code"):
+        return "it was run and saved with outputs"
+    return ""
+
+
+def check_no_learner_work(release: Path) -> None:
+    """Raise :class:`LearnerWorkError` when any notebook under ``release`` holds a learner's work."""
+    found = []
+    for path in notebooks.find_notebooks([release]) if release.is_dir() else []:
+        reason = learner_work(path)
+        if reason:
+            found.append(f"{path} ({reason})")
+    if found:
+        raise LearnerWorkError(
+            "building would overwrite work in these notebooks:\n  " + "\n  ".join(found) + "\nCopy them "
+            "somewhere else first (or commit them on a branch), or pass --force to overwrite them."
+        )
+
 
 def tag_stub_cells(notebook) -> None:
     """Tag answer and test cells so that nbval accepts the errors the untouched stubs raise.
@@ -73,14 +112,29 @@ def differences(expected: Path, actual: Path) -> list[str]:
     return sorted(found)
 
 
-def build(source: Path, release: Path) -> list[str]:
+def build(source: Path, release: Path, force: bool = False) -> list[str]:
     """Regenerate ``release`` from ``source``, replacing its previous content.
+
+    Parameters
+    ----------
+    source, release : Path
+        The source notebooks and the release folder to regenerate.
+    force : bool
+        Overwrite release notebooks even when they hold a learner's work.
 
     Returns
     -------
     list of str
         The assignments built.
+
+    Raises
+    ------
+    LearnerWorkError
+        When ``release`` holds answered or executed notebooks and ``force`` is false; nothing is
+        changed then.
     """
+    if not force:
+        check_no_learner_work(release)
     with tempfile.TemporaryDirectory(prefix="tfcourse-release-") as staging:
         staged = Path(staging) / "course"
         names = generate(source, staged)

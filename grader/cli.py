@@ -32,7 +32,11 @@ def cmd_build(args) -> int:
             return 1
         print(f"{release} is up to date with {source}.")
         return 0
-    names = build_module.build(source, release)
+    try:
+        names = build_module.build(source, release, force=args.force)
+    except build_module.LearnerWorkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"Built {len(names)} chapter(s) into {release}: {', '.join(names)}")
     return 0
 
@@ -96,6 +100,8 @@ def make_parser() -> argparse.ArgumentParser:
     add_source(sub)
     sub.add_argument("--release", help="where to write the student notebooks (default: course/)")
     sub.add_argument("--check", action="store_true", help="only report whether course/ is up to date")
+    sub.add_argument("--force", action="store_true",
+                     help="overwrite release notebooks even if they hold answers or outputs")
     sub.set_defaults(handler=cmd_build)
 
     sub = commands.add_parser("check", help="score your notebook, exercise by exercise")

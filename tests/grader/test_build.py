@@ -51,3 +51,30 @@ def test_check_reports_edits_and_strays(fixtures, tmp_path):
 def test_generate_fails_clearly_on_a_missing_source(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         build.build(tmp_path / "nothing", tmp_path / "course")
+
+
+def test_build_refuses_to_overwrite_a_learners_work(fixtures, tmp_path):
+    release = tmp_path / "course"
+    build.build(fixtures / "source", release)
+    notebook = release / "mini" / "mini.ipynb"
+    assert build.learner_work(notebook) == ""
+    answered = (fixtures / "submissions" / "reference_solution.ipynb").read_text(encoding="utf-8")
+    notebook.write_text(answered, encoding="utf-8")
+    with pytest.raises(build.LearnerWorkError, match=r"(?s)mini.ipynb \(2 exercise\(s\) answered\).*--force"):
+        build.build(fixtures / "source", release)
+    assert notebook.read_text(encoding="utf-8") == answered, "the learner's work must be untouched"
+    build.build(fixtures / "source", release, force=True)
+    assert build.learner_work(notebook) == ""
+
+
+def test_learner_work_counts_outputs_and_damage(fixtures, tmp_path):
+    import nbformat
+
+    notebook = nbformat.read(fixtures / "submissions" / "untouched.ipynb", as_version=4)
+    notebook.cells[1].outputs = [nbformat.v4.new_output("stream", text="ran\n")]
+    executed = tmp_path / "executed.ipynb"
+    nbformat.write(notebook, executed)
+    assert build.learner_work(executed) == "it was run and saved with outputs"
+    damaged = tmp_path / "damaged.ipynb"
+    damaged.write_text("{", encoding="utf-8")
+    assert "cannot be read" in build.learner_work(damaged)

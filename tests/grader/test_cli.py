@@ -65,3 +65,14 @@ def test_grade_exit_status_reports_errors(tmp_path, fixtures, capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert "Graded 0 of 1 submission(s)" in out and "ERROR:" in out
+
+
+def test_build_keeps_a_learners_work_without_force(tmp_path, fixtures, capsys):
+    release = tmp_path / "course"
+    args = ["--source", str(fixtures / "source"), "--release", str(release)]
+    assert main(["build", *args]) == 0
+    shutil.copyfile(fixtures / "submissions" / "infinite_loop.ipynb", release / "mini" / "mini.ipynb")
+    capsys.readouterr()
+    assert main(["build", *args]) == 2
+    assert "building would overwrite work" in capsys.readouterr().err
+    assert main(["build", "--force", *args]) == 0
