@@ -78,6 +78,44 @@ def check_equal(actual: Any, expected: Any, name: str = "result") -> None:
         _fail(f"{name} should be {expected!r}, got {actual!r}")
 
 
+def _with_hint(message: str, hint: str | None) -> str:
+    return f"{message}: {hint}" if hint else message
+
+
+def check_less_than(value: float, limit: float, name: str = "result", hint: str | None = None) -> None:
+    """Fail unless a number (a loss, an error, a time) is strictly below ``limit``.
+
+    Parameters
+    ----------
+    value, limit : float
+        The measured number and the bound it must stay under.
+    name : str
+        What the number is, for the message.
+    hint : str, optional
+        What to try when the bound is missed.
+    """
+    check_not_none(value, name)
+    if not float(value) < float(limit):
+        _fail(_with_hint(f"{name} is {float(value):.4g}, but it must be below {float(limit):.4g}", hint))
+
+
+def check_at_least(value: float, minimum: float, name: str = "result", hint: str | None = None) -> None:
+    """Fail unless a number (a score, a count, a rate) is at least ``minimum``.
+
+    Parameters
+    ----------
+    value, minimum : float
+        The measured number and the least it may be.
+    name : str
+        What the number is, for the message.
+    hint : str, optional
+        What to try when the minimum is missed.
+    """
+    check_not_none(value, name)
+    if not float(value) >= float(minimum):
+        _fail(_with_hint(f"{name} is {float(value):.4g}, below the minimum of {float(minimum):.4g}", hint))
+
+
 def check_tensor(actual: Any, expected: Any, name: str = "result", dtype: Any = None,
                  rtol: float = 1e-5, atol: float = 1e-6) -> None:
     """Compare a tensor's shape, dtype and values with the expected ones.

@@ -145,3 +145,18 @@ def test_accuracy_of_a_trained_model():
     model.fit(x, y, epochs=20, verbose=0)
     checks.check_accuracy(model, x, y, 0.9)
     assert checks.accuracy(model, x, y) >= 0.9
+
+
+def test_bounds_on_numbers_say_what_and_what_to_try():
+    checks.check_less_than(0.01, 0.02)
+    with pytest.raises(CheckFailed, match=r"^the test MSE is 0.03, but it must be below 0.02: use more units$"):
+        checks.check_less_than(0.03, 0.02, name="the test MSE", hint="use more units")
+    with pytest.raises(CheckFailed, match="must be below"):
+        checks.check_less_than(0.02, 0.02)
+    with pytest.raises(CheckFailed, match="forget a return"):
+        checks.check_less_than(None, 1.0)
+    checks.check_at_least(3, 3)
+    with pytest.raises(CheckFailed, match=r"^the score is 2, below the minimum of 3$"):
+        checks.check_at_least(2, 3, name="the score")
+    with pytest.raises(CheckFailed, match="below the minimum"):
+        checks.check_at_least(float("nan"), 0.0)
