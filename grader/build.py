@@ -8,15 +8,15 @@ import tempfile
 from pathlib import Path
 
 from . import notebooks
-from .config import make_config
+from .config import load_settings, make_config
 from .nbgrader_api import make_api, run_step
 from .paths import assignments
 
 #: The nbval tag that lets a cell raise: the stubs in answer cells, and the test cells after them.
 RAISES_TAG = "raises-exception"
 
-#: The line nbgrader puts in place of every answer (see ClearSolutions.code_stub in the settings).
-STUB_LINE = "raise NotImplementedError()"
+#: The line nbgrader puts in place of every answer: the last line of the configured code stub.
+STUB_LINE = load_settings().ClearSolutions.code_stub["python"].splitlines()[-1]
 
 
 class LearnerWorkError(RuntimeError):
