@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tfcourse-installed
 CHAPTER ?= course/01_tensors/01_tensors.ipynb
+# pytest workers (pytest-xdist); each notebook's tests stay in one worker (--dist loadfile).
+TEST_WORKERS ?= 2
 
 .PHONY: setup lab test build format bench clean
 
@@ -25,7 +27,7 @@ lab: setup
 
 # Tests never download: TFCOURSE_OFFLINE makes the data loaders use the Keras cache or the offline data.
 test: setup
-	TFCOURSE_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest
+	TFCOURSE_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 build: setup
 	$(BIN)/tfcourse build

@@ -69,7 +69,7 @@ def check_type(value: Any, expected_type: type | tuple[type, ...], name: str = "
     if not isinstance(value, expected_type):
         names = (expected_type,) if isinstance(expected_type, type) else expected_type
         expected = " or ".join(t.__name__ for t in names)
-        _fail(f"{name} should be a {expected}, got a {type(value).__name__}")
+        _fail(f"{name} should be of type {expected}, got {type(value).__name__}")
 
 
 def check_equal(actual: Any, expected: Any, name: str = "result") -> None:
@@ -147,7 +147,7 @@ def check_tensor(actual: Any, expected: Any, name: str = "result", dtype: Any = 
     if type(expected).__name__ == "RaggedTensor" or type(actual).__name__ == "RaggedTensor":
         got, want = _to_numpy(actual).tolist(), _to_numpy(expected).tolist()
         if type(actual).__name__ != type(expected).__name__:
-            _fail(f"{name} should be a {type(expected).__name__}, got a {type(actual).__name__}")
+            _fail(f"{name} should be of type {type(expected).__name__}, got {type(actual).__name__}")
         if got != want:
             _fail(f"{name} holds {got}, expected {want}")
         return

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -142,8 +144,20 @@ def graphviz_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def plot_model_diagram(model, to_file: str = "model.png", show_shapes: bool = True, **kwargs):
+def plot_model_diagram(model, to_file: str | None = None, show_shapes: bool = True, **kwargs):
     """Draw a Keras model as a diagram with :func:`keras.utils.plot_model`.
+
+    Parameters
+    ----------
+    model : keras.Model
+        The model to draw.
+    to_file : str, optional
+        Where to write the image; by default a file in a fresh temporary folder, so that nothing is
+        written next to the notebook.
+    show_shapes : bool
+        Show each layer's input and output shapes.
+    **kwargs
+        Passed on to :func:`keras.utils.plot_model`.
 
     Raises
     ------
@@ -159,4 +173,6 @@ def plot_model_diagram(model, to_file: str = "model.png", show_shapes: bool = Tr
         )
     import keras
 
+    if to_file is None:
+        to_file = str(Path(tempfile.mkdtemp(prefix="tfcourse-diagram-")) / "model.png")
     return keras.utils.plot_model(model, to_file=to_file, show_shapes=show_shapes, **kwargs)

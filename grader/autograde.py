@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +17,9 @@ from nbgrader.api import Gradebook
 from nbgrader.plugins import CsvExportPlugin
 from tqdm import tqdm
 
-from . import notebooks
+from . import notebooks, sandbox, workspace
+from .specs import SpecError
+from .trusted import TrustedScoring, TrustedScoringError, apply_verdicts
 from .config import cell_timeout, make_config
 from .nbgrader_api import NbgraderStepError, make_api, run_step
 from .paths import assignments as list_assignments
@@ -65,6 +70,8 @@ class GradingRun:
     gradebook: Path
     grades_csv: Path
     feedback: Path
+    sandbox: str = ""
+    seed: int = 0
 
 
 def discover(submitted: Path) -> list[tuple[str, str]]:
@@ -99,8 +106,22 @@ def validate_submission(folder: Path, source: Path) -> str:
     return "; ".join(problems)
 
 
+@contextlib.contextmanager
+def jupyter_path(folder: Path) -> Iterator[None]:
+    """Put ``folder`` first on ``JUPYTER_PATH`` (where Jupyter looks for kernels) for a while."""
+    previous = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([str(folder), previous]) if previous else str(folder)
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = previous
+
+
 def grade(submitted: Path, root: Path, source: Path, timeout: int | None = None, feedback: bool = True,
-          progress: bool = True) -> GradingRun:
+          progress: bool = True, limits: sandbox.Limits | None = None, seed: int | None = None) -> GradingRun:
     """Autograde every submission under ``submitted`` and write the gradebook, CSV and feedback.
 
     A submission that cannot be graded (a missing or damaged notebook, an nbgrader failure) gets a
@@ -121,44 +142,75 @@ def grade(submitted: Path, root: Path, source: Path, timeout: int | None = None,
         Generate a feedback HTML page per graded submission.
     progress : bool
         Show a progress bar on standard error.
+    limits : sandbox.Limits, optional
+        Resource limits of each submission's kernel (the defaults of :class:`sandbox.Limits` otherwise).
+    seed : int, optional
+        Seed of the inputs that trusted checks draw (a fresh random one by default; give one to
+        repeat a run exactly).
+
+    Raises
+    ------
+    grader.workspace.WorkspaceBusyError
+        When another grading run is using ``root`` (nothing is changed).
+    FileNotFoundError
+        When ``submitted`` does not exist.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     root, source, submitted = Path(root).resolve(), Path(source).resolve(), Path(submitted)
-    root.mkdir(parents=True, exist_ok=True)
-    config = make_config(root, source, submitted=submitted, timeout=timeout)
+    with workspace.exclusive(root):
+        return _grade_locked(submitted, root, source, timeout, feedback, progress, limits, seed)
+
+
+def _grade_locked(submitted: Path, root: Path, source: Path, timeout: int | None, feedback: bool, progress: bool,
+                  limits: sandbox.Limits | None, seed: int | None) -> GradingRun:
+    """Grade while holding the grading folder (see :func:`grade`)."""
+    # Whatever an interrupted run left in .sandbox/ is stale: this run holds the folder alone.
+    for stale in sorted((root / ".sandbox").glob("grader-*")):
+        sandbox.cleanup(stale)
+    private = root / ".sandbox" / f"grader-{os.getpid()}"
+    kernels, connection_file, mode = sandbox.prepare(private, limits)
+    config = make_config(root, source, submitted=submitted, timeout=timeout, connection_file=connection_file)
+    seed = secrets.randbelow(2**31) if seed is None else int(seed)
+    trusted = TrustedScoring(private, config, seed)
+    config.InsertExportCells.code_folder = str(trusted.code_folder)
     known = set(list_assignments(source))
     pairs = discover(submitted)
     results = []
-    with warnings.catch_warnings():
-        # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings that say nothing to a
-        # grader, and cells that nbgrader restores have no cell id, which nbformat warns about.
-        warnings.filterwarnings("ignore", module="nbgrader")
-        warnings.filterwarnings("ignore", message=".*not in session.*")
-        warnings.filterwarnings("ignore", category=nbformat.validator.MissingIDFieldWarning)
-        api = make_api(config)
-        generated: set[str] = set()
-        for student, assignment in tqdm(pairs, desc="Grading", unit="submission", disable=not progress,
-                                        file=sys.stderr):
-            started = time.perf_counter()
-            if assignment not in known:
-                result = SubmissionResult(student, assignment, "error", message=(
-                    f"there is no assignment '{assignment}' in {source} (known: {', '.join(sorted(known)) or 'none'})"))
-            else:
-                result = grade_submission(api, config, submitted / student / assignment, source / assignment,
-                                          generated, feedback)
-            result.seconds = time.perf_counter() - started
-            results.append(result)
-        register_students(config.CourseDirectory.db_url, [r.student for r in results if r.status != "graded"])
-        grades_csv = root / "grades.csv"
-        export_csv(config.CourseDirectory.db_url, grades_csv)
-    return GradingRun(results, root / "gradebook.db", grades_csv, root / "feedback")
+    try:
+        with warnings.catch_warnings(), jupyter_path(kernels):
+            # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings that say nothing to a
+            # grader, and cells that nbgrader restores have no cell id, which nbformat warns about.
+            warnings.filterwarnings("ignore", module="nbgrader")
+            warnings.filterwarnings("ignore", message=".*not in session.*")
+            warnings.filterwarnings("ignore", category=nbformat.validator.MissingIDFieldWarning)
+            api = make_api(config)
+            generated: set[str] = set()
+            for student, assignment in tqdm(pairs, desc="Grading", unit="submission", disable=not progress,
+                                            file=sys.stderr):
+                started = time.perf_counter()
+                if assignment not in known:
+                    result = SubmissionResult(student, assignment, "error", message=(
+                        f"there is no assignment '{assignment}' in {source} (known: {', '.join(sorted(known)) or 'none'})"))
+                else:
+                    result = grade_submission(api, config, submitted / student / assignment, source / assignment,
+                                              generated, feedback, trusted)
+                result.seconds = time.perf_counter() - started
+                results.append(result)
+            register_students(config.CourseDirectory.db_url, [r.student for r in results if r.status != "graded"])
+            grades_csv = root / "grades.csv"
+            export_csv(config.CourseDirectory.db_url, grades_csv)
+    finally:
+        sandbox.cleanup(private)
+    return GradingRun(results, root / "gradebook.db", grades_csv, root / "feedback", mode.description, seed)
 
 
-def grade_submission(api, config, folder: Path, source: Path, generated: set[str], feedback: bool) -> SubmissionResult:
+def grade_submission(api, config, folder: Path, source: Path, generated: set[str], feedback: bool,
+                     trusted: TrustedScoring | None = None) -> SubmissionResult:
     """Validate and autograde one submission folder (``<student>/<assignment>``).
 
     ``generated`` holds the assignments already generated into the gradebook during this run;
-    the first submission of an assignment generates it.
+    the first submission of an assignment generates it. With ``trusted``, the exercises that the
+    assignment's ``grading.py`` checks are scored by the verifier instead of the kernel.
     """
     student, assignment = folder.parent.name, folder.name
     result = SubmissionResult(student, assignment, "error", message=validate_submission(folder, source))
@@ -168,15 +220,26 @@ def grade_submission(api, config, folder: Path, source: Path, generated: set[str
         if assignment not in generated:
             run_step(api.generate_assignment(assignment, force=True, create=True), f"generate_assignment {assignment}")
             generated.add(assignment)
+        if trusted is not None:
+            trusted.prepare(assignment, source)
         run_step(api.autograde(assignment, student, force=True, create=True), f"autograde {student}/{assignment}")
+        autograded = Path(config.CourseDirectory.root) / "autograded" / student / assignment
+        if trusted is not None:
+            apply_verdicts(config.CourseDirectory.db_url, assignment, student, autograded,
+                           trusted.verify(student, assignment))
         result.exercises = exercise_results(config.CourseDirectory.db_url, assignment, student,
                                             Path(config.CourseDirectory.root) / "autograded" / student / assignment,
                                             cell_timeout(config))
         result.status = "graded"
-        if feedback:
-            run_step(api.generate_feedback(assignment, student), f"generate_feedback {student}/{assignment}")
-    except NbgraderStepError as error:
+    except (NbgraderStepError, SpecError, TrustedScoringError) as error:
         result.status, result.message = "error", str(error)
+        return result
+    if feedback:
+        try:
+            run_step(api.generate_feedback(assignment, student), f"generate_feedback {student}/{assignment}")
+        except NbgraderStepError as error:
+            # The grades are in the gradebook; only the feedback page is missing, and the message says so.
+            result.message = f"graded, but no feedback page: {error}"
     return result
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from . import build as build_module
 from . import notebooks
 from .autograde import format_summary, grade
+from .sandbox import Limits
+from .workspace import WorkspaceBusyError
 from .check import CheckError, check
 from .paths import RELEASE_DIRNAME, SOURCE_DIRNAME, course_root
 from .report import format_table
@@ -59,11 +62,13 @@ def cmd_check(args) -> int:
 def cmd_grade(args) -> int:
     """Autograde a folder of submissions into a gradebook, a CSV and feedback pages."""
     try:
+        limits = Limits(memory_bytes=int(args.memory_limit * 1024**3), notebook_seconds=args.notebook_timeout)
         run = grade(Path(args.submitted), Path(args.workdir), _source(args), timeout=args.timeout,
-                    feedback=not args.no_feedback, progress=not args.quiet)
-    except FileNotFoundError as error:
+                    feedback=not args.no_feedback, progress=not args.quiet, limits=limits)
+    except (FileNotFoundError, WorkspaceBusyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    print(f"Sandbox: {run.sandbox}")
     print(format_summary(run.results))
     errors = sum(r.status != "graded" for r in run.results)
     print(f"\nGraded {len(run.results) - errors} of {len(run.results)} submission(s); gradebook {run.gradebook}; "
@@ -116,6 +121,10 @@ def make_parser() -> argparse.ArgumentParser:
     sub.add_argument("--workdir", default="grading",
                      help="where the gradebook, executed notebooks, grades.csv and feedback go (default: grading/)")
     sub.add_argument("--timeout", type=int, help="seconds allowed per cell (default 300)")
+    sub.add_argument("--notebook-timeout", type=float, default=Limits.notebook_seconds,
+                     help=f"seconds allowed for a whole notebook (default {Limits.notebook_seconds:g})")
+    sub.add_argument("--memory-limit", type=float, default=Limits.memory_bytes / 1024**3,
+                     help=f"address space allowed to each kernel, in GiB (default {Limits.memory_bytes / 1024**3:g})")
     sub.add_argument("--no-feedback", action="store_true", help="skip the feedback pages")
     sub.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.set_defaults(handler=cmd_grade)
@@ -131,6 +140,9 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run ``tfcourse`` with ``argv`` (default: the command line) and return its exit status."""
     args = make_parser().parse_args(argv)
+    if argv is None:
+        # A terminated tfcourse still removes its scratch folders and stops its sandboxed kernels.
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         return args.handler(args)
     except FileNotFoundError as error:

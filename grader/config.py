@@ -17,7 +17,7 @@ def load_settings() -> Config:
 
 
 def make_config(root: Path, source: Path, release: Path | None = None, submitted: Path | None = None,
-                timeout: int | None = None) -> Config:
+                timeout: int | None = None, connection_file: Path | None = None) -> Config:
     """Build the nbgrader configuration of one run.
 
     Parameters
@@ -33,6 +33,9 @@ def make_config(root: Path, source: Path, release: Path | None = None, submitted
         The folder of submissions laid out as ``<student>/<assignment>/<notebook>.ipynb``.
     timeout : int, optional
         Per-cell execution timeout in seconds, overriding the course default.
+    connection_file : Path, optional
+        Execute notebooks in the sandboxed kernel of :mod:`grader.sandbox`, which talks over Unix
+        sockets next to this connection file (see :func:`grader.sandbox.prepare`).
     """
     config = load_settings()
     root = Path(root).resolve()
@@ -44,6 +47,12 @@ def make_config(root: Path, source: Path, release: Path | None = None, submitted
     config.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
     if timeout is not None:
         config.Execute.timeout = int(timeout)
+    if connection_file is not None:
+        from grader.sandbox import KERNEL_NAME
+
+        config.Execute.kernel_name = KERNEL_NAME
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.connection_file = str(connection_file)
     return config
 
 

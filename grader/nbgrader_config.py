@@ -5,10 +5,13 @@ release, submissions, gradebook). The ``nbgrader_config.py`` at the course root 
 ``nbgrader`` commands and the formgrader use the same settings.
 """
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
 
-from grader.feedback import ConciseTestErrors
+from grader.execute import ResilientExecute
+from grader.exports import InsertExportCells, RemoveExportCell
+from grader.feedback import ClearHiddenTestsInTestCells, ConciseTestErrors, ResultsSummary
 
 c = get_config()  # noqa: F821 (traitlets provides get_config to config files)
 
@@ -19,7 +22,8 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 # Never copy checkpoints, caches or hidden files between steps.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*", "*.keras", "*.h5"]
+# grading.py holds a chapter's trusted checks (grader/specs.py): it stays with the instructor.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*", "*.keras", "*.h5", "grading.py"]
 # Refuse to copy any single file over 20 MB out of a submission (a flood of data is not an answer).
 c.CourseDirectory.max_file_size = 20_000
 
@@ -36,6 +40,12 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
 # An in-memory history for each grading kernel, and no kernel log lines in the grader's terminal.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+# nbgrader's own autograde steps, with Execute replaced by one that survives a kernel that dies
+# (os._exit, a crash, a limit): the tests already run keep their scores and the rest score 0.
+# The export cells of trusted checks (grader/specs.py) are inserted before execution and removed after.
+c.Autograde.autograde_preprocessors = [InsertExportCells, ResilientExecute, RemoveExportCell, IgnorePattern,
+                                       ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
 
 # A test cell that a student deleted is put back from the gradebook and graded, instead of leaving
 # the grade empty ("needs manual grading") forever.
@@ -46,6 +56,8 @@ c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 
-# Feedback shows the score and the failure message of each test, never the hidden test code: the
-# hidden tests are cleared and tracebacks (which quote the lines around the failure) cut to one line.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, ConciseTestErrors, CSSHTMLHeaderPreprocessor]
+# Feedback starts with a table of the results (score and what to fix, per exercise) and shows the
+# failure message of each test, never the hidden test code: the hidden tests are cleared and
+# tracebacks (which quote the lines around the failure) cut to one line.
+c.GenerateFeedback.preprocessors = [GetGrades, ResultsSummary, ClearHiddenTestsInTestCells, ConciseTestErrors,
+                                    CSSHTMLHeaderPreprocessor]

@@ -1,13 +1,33 @@
-"""Every chapter through the real grader: the solution scores full marks, the release scores 0."""
+"""Every chapter through the real grader: the solution scores full marks, the release scores 0.
+
+The grader executes every cell of both notebooks, so the same runs also check what nbval would check
+with ``--nbval-lax``: no cell of the solution raises, and in the release only the exercise cells
+(answers and their tests) raise. That is why pytest runs nbval over ``course/`` only: running it over
+``solutions/`` as well would execute every solution a second time and find nothing new.
+"""
 
 import shutil
+from pathlib import Path
 
+import nbformat
 import pytest
 
-from grader import autograde, paths
+from grader import autograde, notebooks, paths
 from tests.conftest import REPO
 
 CHAPTERS = paths.assignments(REPO / "solutions")
+
+
+def cells_with_errors(notebook_path: Path) -> list[tuple[int, str, bool]]:
+    """Return (index, error name, is an exercise cell) for each executed cell that raised."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                exercise = notebooks.is_solution_cell(cell) or notebooks.is_test_cell(cell)
+                found.append((index, output.get("ename", "?"), exercise))
+    return found
 
 
 @pytest.mark.slow
@@ -21,6 +41,7 @@ def test_solution_full_marks_and_release_zero(chapter, tmp_path):
             shutil.copyfile(notebook, folder / notebook.name)
     run = autograde.grade(submitted, tmp_path / "grading", REPO / "solutions", feedback=False, progress=False)
     results = {result.student: result for result in run.results}
+    autograded = tmp_path / "grading" / "autograded"
 
     reference = results["reference"]
     assert reference.status == "graded", reference.message
@@ -28,8 +49,15 @@ def test_solution_full_marks_and_release_zero(chapter, tmp_path):
     assert failed == []
     assert len(reference.exercises) >= 5 and reference.max_score >= 10, "each chapter has >= 5 exercises, >= 10 points"
     assert reference.score == reference.max_score
+    for executed in (autograded / "reference" / chapter).glob("*.ipynb"):
+        assert cells_with_errors(executed) == [], f"a cell of the solution {executed.name} raised"
 
     untouched = results["untouched"]
     assert untouched.status == "graded", untouched.message
     assert untouched.max_score == reference.max_score
     assert [e.grade_id for e in untouched.exercises if e.score > 0] == []
+    for executed in (autograded / "untouched" / chapter).glob("*.ipynb"):
+        errors = cells_with_errors(executed)
+        outside_exercises = [(index, name) for index, name, exercise in errors if not exercise]
+        assert outside_exercises == [], f"cells of the release {executed.name} raised outside the exercises"
+        assert errors, "the untouched release must fail its exercises"

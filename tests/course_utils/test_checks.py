@@ -25,7 +25,7 @@ def test_not_none_type_and_equal():
     with pytest.raises(CheckFailed, match="forget a return"):
         checks.check_not_none(None, "answer")
     checks.check_type(3, (int, float))
-    with pytest.raises(CheckFailed, match="should be a int or float, got a str"):
+    with pytest.raises(CheckFailed, match="should be of type int or float, got str"):
         checks.check_type("3", (int, float))
     checks.check_equal((1, 2), (1, 2))
     with pytest.raises(CheckFailed, match=r"should be \(1, 2\), got \(2, 1\)"):
@@ -62,7 +62,7 @@ def test_check_tensor_compares_ragged_and_sparse():
     checks.check_tensor(tf.ragged.constant([[1, 2], [3]]), ragged)
     with pytest.raises(CheckFailed, match=r"holds \[\[1, 2\], \[4\]\]"):
         checks.check_tensor(tf.ragged.constant([[1, 2], [4]]), ragged)
-    with pytest.raises(CheckFailed, match="should be a RaggedTensor, got a EagerTensor"):
+    with pytest.raises(CheckFailed, match="should be of type RaggedTensor, got EagerTensor"):
         checks.check_tensor(tf.constant([[1, 2], [3, 0]]), ragged)
     sparse = tf.sparse.SparseTensor(indices=[[0, 1]], values=[2.0], dense_shape=[2, 2])
     checks.check_tensor(sparse, np.array([[0.0, 2.0], [0.0, 0.0]], dtype="float32"))

@@ -16,7 +16,17 @@ def test_deliberate_settings():
     assert settings.CourseDirectory.source_directory == "solutions"
     assert settings.CourseDirectory.release_directory == "course"
     names = [p.__name__ for p in settings.GenerateFeedback.preprocessors]
-    assert "ClearHiddenTests" in names and "ConciseTestErrors" in names
+    assert names[:4] == ["GetGrades", "ResultsSummary", "ClearHiddenTestsInTestCells", "ConciseTestErrors"]
+    steps = [p.__name__ for p in settings.Autograde.autograde_preprocessors]
+    assert steps[:3] == ["InsertExportCells", "ResilientExecute", "RemoveExportCell"]
+    assert "grading.py" in settings.CourseDirectory.ignore, "a chapter's trusted checks are never released"
+
+
+def test_sandboxed_kernel_settings(tmp_path):
+    made = config.make_config(tmp_path, Path("solutions"), connection_file=tmp_path / "kernel.json")
+    assert made.Execute.kernel_name == "tfcourse-sandbox"
+    assert made.KernelManager.transport == "ipc"
+    assert made.KernelManager.connection_file == str(tmp_path / "kernel.json")
 
 
 def test_course_root_config_loads_the_same_settings(repo):

@@ -1,0 +1,56 @@
+"""One grading run of every fixture submission, shared by the end-to-end grading tests."""
+
+import shutil
+
+import pytest
+
+from grader import autograde, sandbox
+from tests.conftest import FIXTURES
+
+#: Per-cell timeout of the fixture runs, in seconds.
+TIMEOUT = 10
+
+#: Seed of the inputs that the trusted checks draw in the shared run.
+SEED = 20261123
+
+#: Fixtures that need a grading run of their own, with other limits.
+SEPARATE_RUNS = {"whole_notebook_time_limit"}
+
+#: Fixtures that only the sandbox stops. Without it they are not graded at all: a process bomb run
+#: as root is not stopped by a process limit, and the others would read or write the real files.
+NEEDS_SANDBOX = {"network_access", "process_bomb", "reading_solutions", "writing_gradebook"}
+
+#: Resource limits of the shared run: a memory bomb of 64 GiB must fail, a normal kernel must not.
+LIMITS = sandbox.Limits(memory_bytes=4 * 1024**3, notebook_seconds=180)
+
+
+def submit(submitted, name, notebook_name="mini.ipynb", fixture=None):
+    """Copy fixture submission ``fixture`` (default ``name``) as student ``name``'s mini notebook."""
+    folder = submitted / name / "mini"
+    folder.mkdir(parents=True)
+    shutil.copyfile(FIXTURES / "submissions" / f"{fixture or name}.ipynb", folder / notebook_name)
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """Grade every fixture submission once, plus a renamed and a missing notebook."""
+    submitted = tmp_path_factory.mktemp("submitted")
+    skipped = SEPARATE_RUNS | (set() if sandbox.detect().isolated else NEEDS_SANDBOX)
+    for fixture in sorted((FIXTURES / "submissions").glob("*.ipynb")):
+        if fixture.stem not in skipped:
+            submit(submitted, fixture.stem)
+    submit(submitted, "renamed_notebook", "mini-Copy1.ipynb", fixture="reference_solution")
+    (submitted / "missing_notebook" / "mini").mkdir(parents=True)
+    root = tmp_path_factory.mktemp("grading")
+    run = autograde.grade(submitted, root, FIXTURES / "source", timeout=TIMEOUT, progress=False, limits=LIMITS,
+                          seed=SEED)
+    return run, {result.student: result for result in run.results}
+
+
+@pytest.fixture(scope="session")
+def isolated():
+    """Skip the test unless kernels are sandboxed on this machine (bubblewrap works here)."""
+    mode = sandbox.detect()
+    if not mode.isolated:
+        pytest.skip(f"the grading sandbox is not available here: {mode.description}")
+    return mode

@@ -1,0 +1,120 @@
+"""The kernel sandbox: its command line, environment, scratch folder and what it really blocks."""
+
+import os
+import sys
+from pathlib import Path
+
+from grader import sandbox
+
+
+def make_policy(tmp_path, isolated=True):
+    runtime, scratch = tmp_path / "runtime", tmp_path / "scratch"
+    runtime.mkdir()
+    return sandbox.Policy(python=sys.executable, readable=sandbox.python_paths(), runtime_dir=str(runtime),
+                          scratch_dir=str(scratch), isolated=isolated,
+                          environment={"KERAS_HOME": str(tmp_path / "keras")})
+
+
+def test_policy_round_trips_through_json(tmp_path):
+    policy = make_policy(tmp_path)
+    policy.save(tmp_path / "policy.json")
+    assert sandbox.Policy.load(tmp_path / "policy.json") == policy
+
+
+def test_command_unshares_the_network_and_binds_only_what_is_needed(tmp_path):
+    policy = make_policy(tmp_path)
+    work_dir = tmp_path / "autograded" / "alice" / "mini"
+    command = sandbox.bubblewrap_command(policy, work_dir, ["python", "-m", "ipykernel_launcher"])
+    assert command[0] == "bwrap"
+    assert "--unshare-net" in command or "--unshare-all" in command
+    assert "--die-with-parent" in command
+    writable = [command[i + 1:i + 3] for i, part in enumerate(command) if part == "--bind"]
+    assert writable == [[policy.runtime_dir, policy.runtime_dir], [policy.scratch_dir, str(work_dir)]]
+    assert command[command.index("--chdir") + 1] == str(work_dir)
+    assert command[-3:] == ["python", "-m", "ipykernel_launcher"]
+
+
+def test_parents_are_created_walkable_parents_first():
+    parents = sandbox._parents_to_create(["/srv/course/.venv", "/srv/course/grading/x"])
+    assert parents == ["/srv", "/srv/course", "/srv/course/grading"]
+
+
+def test_kernel_environment_is_an_explicit_list(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", "do-not-leak")
+    monkeypatch.setenv("TFCOURSE_OFFLINE", "1")
+    environment = sandbox.kernel_environment(make_policy(tmp_path))
+    assert "GRADER_SECRET_TOKEN" not in environment
+    assert environment["TFCOURSE_OFFLINE"] == "1"
+    assert environment["HOME"] == "/tmp" and environment["JPY_PARENT_PID"] == "1"
+    assert environment["KERAS_HOME"] == str(tmp_path / "keras")
+
+
+def test_scratch_gets_the_assignment_files_but_not_the_notebook(tmp_path):
+    work_dir = tmp_path / "work"
+    (work_dir / "data").mkdir(parents=True)
+    (work_dir / "mini.ipynb").write_text("{}")
+    (work_dir / ".hidden").write_text("x")
+    (work_dir / "data" / "table.csv").write_text("a,b\n")
+    (work_dir / "notes.txt").write_text("hello")
+    scratch = tmp_path / "scratch"
+    (scratch / "stale").mkdir(parents=True)
+    sandbox.prepare_scratch(scratch, work_dir)
+    assert sorted(str(p.relative_to(scratch)) for p in scratch.rglob("*")) == ["data", "data/table.csv", "notes.txt"]
+
+
+def test_each_grading_process_gets_its_own_user_id():
+    low, high = sandbox.UID_RANGE
+    assert low <= sandbox.sandbox_uid(1) < high
+    assert sandbox.sandbox_uid(1) != sandbox.sandbox_uid(2)
+
+
+def test_prepare_writes_a_kernel_that_starts_through_the_launcher(tmp_path):
+    folder, connection_file, mode = sandbox.prepare(tmp_path / "private")
+    try:
+        spec = (folder / "kernels" / sandbox.KERNEL_NAME / "kernel.json").read_text()
+        assert '"grader.sandbox"' in spec and '"interrupt_mode": "message"' in spec
+        assert len(str(connection_file)) < 60, "Unix socket paths must stay short"
+        assert sandbox.load_policy(folder).isolated == mode.isolated
+    finally:
+        sandbox.cleanup(folder)
+    assert not folder.exists() and not connection_file.parent.exists()
+
+
+def run_probe(tmp_path, code, timeout=60):
+    folder, _, _ = sandbox.prepare(tmp_path / "private")
+    try:
+        policy = sandbox.load_policy(folder)
+        return sandbox.run_trusted(policy, [policy.python, "-c", code], readable=[], work_dir=tmp_path / "work",
+                                   timeout=timeout)
+    finally:
+        sandbox.cleanup(folder)
+
+
+def test_sandboxed_process_has_no_network_and_cannot_see_the_course(tmp_path, isolated, repo):
+    code = ("import os, socket\n"
+            "try:\n    socket.create_connection(('192.0.2.10', 80), timeout=3); print('network open')\n"
+            "except OSError as error:\n    print('network', error.errno)\n"
+            f"print('solutions', os.path.exists({str(repo / 'solutions')!r}))\n"
+            f"print('tests', os.path.exists({str(repo / 'tests')!r}))\n"
+            "print('uid', os.getuid())\n")
+    completed = run_probe(tmp_path, code)
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert lines[:3] == ["network 101", "solutions False", "tests False"]
+    if os.geteuid() == 0:
+        assert lines[3] != "uid 0", "root must be dropped inside the sandbox"
+
+
+def test_sandboxed_process_is_killed_after_its_time_limit(tmp_path):
+    completed = run_probe(tmp_path, "import time; time.sleep(60)", timeout=2)
+    assert completed.returncode == -9 and "stopped after 2 s" in completed.stderr
+
+
+def test_memory_limit_applies(tmp_path):
+    completed = run_probe(tmp_path, "bytearray(64 * 1024**3)")
+    assert completed.returncode != 0 and "MemoryError" in completed.stderr
+
+
+def test_paths_exist():
+    assert Path(sandbox.course_utils_path()).joinpath("checks.py").is_file()
+    assert Path(sandbox.grader_path()).joinpath("sandbox.py").is_file()

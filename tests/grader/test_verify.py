@@ -1,0 +1,103 @@
+"""The verifier: comparisons, function checks, and models loaded only in Keras's safe mode."""
+
+import json
+
+import numpy as np
+import pytest
+
+from grader import verify
+from grader.export_data import encode_array
+from grader.specs import ChapterSpec, FunctionCheck, ModelCheck
+
+
+def write_export(folder, grade_id, results=None, status="exported"):
+    folder.mkdir(parents=True, exist_ok=True)
+    report_path = folder / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    report[grade_id] = status
+    report_path.write_text(json.dumps(report))
+    if results is not None:
+        (folder / f"{grade_id}.json").write_text(json.dumps(results))
+
+
+@pytest.mark.parametrize("value, expected, problem", [
+    (np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-7]), None),
+    (np.array([1.0, 2.0]), np.array([1.0, 2.5]), "differs from the expected values (largest difference 0.5)"),
+    (np.zeros((2, 3)), np.zeros((3, 2)), "has shape (2, 3), expected (3, 2)"),
+    ({"a": 1.0}, {"a": 1.0, "b": 2.0}, "should be a dict with keys ['a', 'b']"),
+    ([1, 2], [1, 2, 3], "should have 3 items"),
+    (2.0000001, 2.0, None),
+    ("cat", "dog", "is 'cat', expected 'dog'"),
+])
+def test_compare(value, expected, problem):
+    found = verify.compare(value, expected, rtol=1e-4, atol=1e-5)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_function_check_passes_and_fails_on_the_values(tmp_path):
+    check = FunctionCheck("ex1_test", calls=["double(values)"])
+    spec = ChapterSpec(tmp_path / "grading.py", [check])
+    write_export(tmp_path / "reference", "ex1_test", [encode_array(np.array([2.0, 4.0]))])
+    write_export(tmp_path / "right", "ex1_test", [encode_array(np.array([2.0, 4.0]))])
+    write_export(tmp_path / "wrong", "ex1_test", [encode_array(np.array([3.0, 6.0]))])
+    write_export(tmp_path / "raised", "ex1_test", status="NotImplementedError: ")
+    assert verify.verify(spec, tmp_path / "right", tmp_path / "reference") == {
+        "ex1_test": {"passed": True, "message": ""}}
+    assert "differs from the expected values" in verify.verify(spec, tmp_path / "wrong", tmp_path / "reference")[
+        "ex1_test"]["message"]
+    assert verify.verify(spec, tmp_path / "raised", tmp_path / "reference")["ex1_test"] == {
+        "passed": False, "message": "calling your answer failed: NotImplementedError: "}
+    assert verify.verify(spec, tmp_path / "missing", tmp_path / "reference")["ex1_test"]["message"] == (
+        "calling your answer failed: no export: the notebook did not finish")
+
+
+def test_oversized_exports_are_not_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(verify, "MAX_EXPORT_BYTES", 10)
+    write_export(tmp_path, "ex1_test", [encode_array(np.zeros(100))])
+    with pytest.raises(verify.ExportError, match="larger than"):
+        verify.read_results(tmp_path, "ex1_test")
+
+
+@pytest.fixture(scope="module")
+def keras():
+    import keras
+
+    return keras
+
+
+def small_model(keras, units=3):
+    from keras import layers
+
+    inputs = keras.Input(shape=(4,))
+    return keras.Model(inputs, layers.Dense(units, activation="softmax")(layers.Dense(8, activation="relu")(inputs)))
+
+
+def test_model_check_compares_parameters_and_accuracy(tmp_path, keras):
+    keras.utils.set_random_seed(0)
+    for folder, units in (("reference", 3), ("right", 3), ("wrong", 5)):
+        (tmp_path / folder).mkdir()
+        small_model(keras, units).save(tmp_path / folder / "ex1_test.keras")
+    x, y = np.zeros((10, 4), "float32"), np.zeros(10, "int64")
+    check = ModelCheck("ex1_test", call="build_model()", held_out=lambda: (x, y), min_accuracy=0.0)
+    assert verify.verify_model(check, tmp_path / "right", tmp_path / "reference") is None
+    assert verify.verify_model(check, tmp_path / "wrong", tmp_path / "reference") == (
+        "the model's outputs have shapes [(None, 5)], expected [(None, 3)]")
+    strict = ModelCheck("ex1_test", call="build_model()", held_out=lambda: (x, y + 7), min_accuracy=0.5)
+    assert "below 0.500" in verify.verify_model(strict, tmp_path / "right", tmp_path / "reference")
+
+
+def test_a_model_with_a_lambda_layer_is_never_run(tmp_path, keras):
+    """A .keras file can carry Python code in a Lambda layer; safe mode must refuse to load it."""
+    from keras import layers
+
+    marker = tmp_path / "code-ran"
+    inputs = keras.Input(shape=(4,))
+    # The function carries no closure, so Keras stores its bytecode in the file.
+    payload = eval(f"lambda x: x + len(open({str(marker)!r}, 'w').name) * 0")  # noqa: S307 - the test's own code.
+    outputs = layers.Lambda(payload)(inputs)
+    (tmp_path / "student").mkdir()
+    keras.Model(inputs, outputs).save(tmp_path / "student" / "ex1_test.keras")
+    marker.unlink(missing_ok=True)  # Building the model ran the lambda once, here, in the test.
+    with pytest.raises(verify.ExportError, match="could not be loaded safely"):
+        verify.load_model(tmp_path / "student" / "ex1_test.keras")
+    assert not marker.exists(), "the Lambda layer's code must not run in the verifier"
