@@ -8,6 +8,7 @@ The package is split into one small module per responsibility:
 - :mod:`course_utils.checks` holds the feedback-giving checks that the exercise test cells call.
 - :mod:`course_utils.synthetic` generates text data sets with real signal (support tickets, sentence
   pairs, questions and passages) for the functional-API chapter.
+- :mod:`course_utils.pretrained` trains and caches the course's own pretrained base model, offline.
 - :mod:`course_utils.devices` lists and configures devices, splits the CPU into logical devices and
   measures throughput.
 
