@@ -164,6 +164,8 @@ def grade(submitted: Path, root: Path, source: Path, timeout: int | None = None,
 def _grade_locked(submitted: Path, root: Path, source: Path, timeout: int | None, feedback: bool, progress: bool,
                   limits: sandbox.Limits | None, seed: int | None) -> GradingRun:
     """Grade while holding the grading folder (see :func:`grade`)."""
+    # Find the submissions first: a missing folder must fail before any sandbox files are made.
+    pairs = discover(submitted)
     # Whatever an interrupted run left in .sandbox/ is stale: this run holds the folder alone.
     for stale in sorted((root / ".sandbox").glob("grader-*")):
         sandbox.cleanup(stale)
@@ -174,7 +176,6 @@ def _grade_locked(submitted: Path, root: Path, source: Path, timeout: int | None
     trusted = TrustedScoring(private, config, seed)
     config.InsertExportCells.code_folder = str(trusted.code_folder)
     known = set(list_assignments(source))
-    pairs = discover(submitted)
     results = []
     try:
         with warnings.catch_warnings(), jupyter_path(kernels):
@@ -227,8 +228,7 @@ def grade_submission(api, config, folder: Path, source: Path, generated: set[str
         if trusted is not None:
             apply_verdicts(config.CourseDirectory.db_url, assignment, student, autograded,
                            trusted.verify(student, assignment))
-        result.exercises = exercise_results(config.CourseDirectory.db_url, assignment, student,
-                                            Path(config.CourseDirectory.root) / "autograded" / student / assignment,
+        result.exercises = exercise_results(config.CourseDirectory.db_url, assignment, student, autograded,
                                             cell_timeout(config))
         result.status = "graded"
     except (NbgraderStepError, SpecError, TrustedScoringError) as error:
