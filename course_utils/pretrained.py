@@ -18,6 +18,7 @@ TensorFlow and Keras are imported by the functions that need them, so importing 
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 import time
@@ -317,7 +318,8 @@ def load_base_model(include_top: bool = False, split: data.Split | None = None,
                 print(f"Pretrained base model loaded from the cache: {path}")
     if model is None and path in _UNSAVED:
         config, weights = _UNSAVED[path]
-        model = keras.Model.from_config(config)
+        # from_config changes the dict it is given, so each call builds from a copy of the kept one.
+        model = keras.Model.from_config(copy.deepcopy(config))
         model.set_weights(weights)
         if verbose:
             print(f"Pretrained base model reused from this session's memory: {path.parent} is not writable, "
@@ -398,3 +400,9 @@ def imagenet_instructions(application: str = "MobileNetV2", include_top: bool = 
         f"To use them on a machine without a network, copy the file into <Keras home>/models/ there "
         f"(<Keras home> is $KERAS_HOME, by default ~/.keras)."
     )
+
+
+if __name__ == "__main__":
+    # `python -m course_utils.pretrained` trains and caches the base ahead of time (CI does this before
+    # the tests, because the grading sandbox may read the Keras cache but not write it).
+    load_base_model()

@@ -17,7 +17,7 @@ from nbgrader.api import Gradebook
 from nbgrader.plugins import CsvExportPlugin
 from tqdm import tqdm
 
-from . import notebooks, sandbox, workspace
+from . import notebooks, parallel, sandbox, workspace
 from .specs import SpecError
 from .trusted import TrustedScoring, TrustedScoringError, apply_verdicts
 from .config import cell_timeout, make_config
@@ -42,6 +42,9 @@ class SubmissionResult:
         What went wrong, for ``"error"``.
     seconds : float
         Wall-clock grading time.
+    measurements : dict
+        What the grader measured on held-out data for model checks, by ``grade_id``
+        (``{"metric", "value", "threshold", "lower_is_better"}``; see :func:`grader.verify.measure`).
     """
 
     student: str
@@ -50,6 +53,7 @@ class SubmissionResult:
     exercises: list[ExerciseResult] = field(default_factory=list)
     message: str = ""
     seconds: float = 0.0
+    measurements: dict[str, dict] = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -72,6 +76,7 @@ class GradingRun:
     feedback: Path
     sandbox: str = ""
     seed: int = 0
+    reference_usage: dict[str, dict] = field(default_factory=dict)
 
 
 def discover(submitted: Path) -> list[tuple[str, str]]:
@@ -121,7 +126,9 @@ def jupyter_path(folder: Path) -> Iterator[None]:
 
 
 def grade(submitted: Path, root: Path, source: Path, timeout: int | None = None, feedback: bool = True,
-          progress: bool = True, limits: sandbox.Limits | None = None, seed: int | None = None) -> GradingRun:
+          progress: bool = True, limits: sandbox.Limits | None = None, seed: int | None = None,
+          workers: int = 1, scheduler: str | None = None, references: dict[str, Path] | None = None,
+          reference_cache: Path | None = None) -> GradingRun:
     """Autograde every submission under ``submitted`` and write the gradebook, CSV and feedback.
 
     A submission that cannot be graded (a missing or damaged notebook, an nbgrader failure) gets a
@@ -147,6 +154,16 @@ def grade(submitted: Path, root: Path, source: Path, timeout: int | None = None,
     seed : int, optional
         Seed of the inputs that trusted checks draw (a fresh random one by default; give one to
         repeat a run exactly).
+    workers : int
+        Submissions graded at the same time, each in its own local worker process (see
+        :mod:`grader.parallel`); 1 grades them one after the other in this process.
+    scheduler : str, optional
+        The address of a Dask distributed scheduler: grade on that cluster's workers instead.
+    references : dict, optional
+        Reference exports already computed with ``seed``, by assignment (used by parallel workers).
+    reference_cache : Path, optional
+        Keep reference exports in this folder between runs with the same seed (see
+        :class:`grader.trusted.TrustedScoring`).
 
     Raises
     ------
@@ -154,15 +171,21 @@ def grade(submitted: Path, root: Path, source: Path, timeout: int | None = None,
         When another grading run is using ``root`` (nothing is changed).
     FileNotFoundError
         When ``submitted`` does not exist.
+    ValueError
+        When ``workers`` is below 1.
     """
+    if int(workers) < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     root, source, submitted = Path(root).resolve(), Path(source).resolve(), Path(submitted)
     with workspace.exclusive(root):
-        return _grade_locked(submitted, root, source, timeout, feedback, progress, limits, seed)
+        return _grade_locked(submitted, root, source, timeout, feedback, progress, limits, seed,
+                             int(workers), scheduler, references or {}, reference_cache)
 
 
 def _grade_locked(submitted: Path, root: Path, source: Path, timeout: int | None, feedback: bool, progress: bool,
-                  limits: sandbox.Limits | None, seed: int | None) -> GradingRun:
+                  limits: sandbox.Limits | None, seed: int | None, workers: int, scheduler: str | None,
+                  references: dict[str, Path], reference_cache: Path | None) -> GradingRun:
     """Grade while holding the grading folder (see :func:`grade`)."""
     # Find the submissions first: a missing folder must fail before any sandbox files are made.
     pairs = discover(submitted)
@@ -170,13 +193,16 @@ def _grade_locked(submitted: Path, root: Path, source: Path, timeout: int | None
     for stale in sorted((root / ".sandbox").glob("grader-*")):
         sandbox.cleanup(stale)
     private = root / ".sandbox" / f"grader-{os.getpid()}"
+    limits = limits or sandbox.Limits()
     kernels, connection_file, mode = sandbox.prepare(private, limits)
     config = make_config(root, source, submitted=submitted, timeout=timeout, connection_file=connection_file)
     seed = secrets.randbelow(2**31) if seed is None else int(seed)
-    trusted = TrustedScoring(private, config, seed)
+    trusted = TrustedScoring(private, config, seed, reference_cache)
+    for assignment, folder in references.items():
+        trusted.use_reference(assignment, source / assignment, folder)
     config.InsertExportCells.code_folder = str(trusted.code_folder)
     known = set(list_assignments(source))
-    results = []
+    sandboxes = {mode.description}
     try:
         with warnings.catch_warnings(), jupyter_path(kernels):
             # nbgrader's gradebook code triggers SQLAlchemy autoflush warnings that say nothing to a
@@ -185,24 +211,91 @@ def _grade_locked(submitted: Path, root: Path, source: Path, timeout: int | None
             warnings.filterwarnings("ignore", message=".*not in session.*")
             warnings.filterwarnings("ignore", category=nbformat.validator.MissingIDFieldWarning)
             api = make_api(config)
-            generated: set[str] = set()
-            for student, assignment in tqdm(pairs, desc="Grading", unit="submission", disable=not progress,
-                                            file=sys.stderr):
-                started = time.perf_counter()
-                if assignment not in known:
-                    result = SubmissionResult(student, assignment, "error", message=(
-                        f"there is no assignment '{assignment}' in {source} (known: {', '.join(sorted(known)) or 'none'})"))
-                else:
-                    result = grade_submission(api, config, submitted / student / assignment, source / assignment,
-                                              generated, feedback, trusted)
-                result.seconds = time.perf_counter() - started
-                results.append(result)
+            if workers > 1 or scheduler:
+                results = _grade_in_parallel(api, config, submitted, source, pairs, known, trusted, feedback,
+                                             progress, workers, scheduler, timeout, limits, sandboxes)
+            else:
+                results = _grade_in_order(api, config, submitted, source, pairs, known, trusted, feedback, progress)
             register_students(config.CourseDirectory.db_url, [r.student for r in results if r.status != "graded"])
             grades_csv = root / "grades.csv"
             export_csv(config.CourseDirectory.db_url, grades_csv)
     finally:
         sandbox.cleanup(private)
-    return GradingRun(results, root / "gradebook.db", grades_csv, root / "feedback", mode.description, seed)
+    described = mode.description if len(sandboxes) == 1 else "; ".join(sorted(sandboxes))
+    return GradingRun(results, root / "gradebook.db", grades_csv, root / "feedback", described, seed,
+                      dict(trusted.reference_usage))
+
+
+def unknown_assignment(student: str, assignment: str, source: Path, known: set[str]) -> SubmissionResult:
+    """Return the error result of a submission to an assignment that ``source`` does not have."""
+    return SubmissionResult(student, assignment, "error", message=(
+        f"there is no assignment '{assignment}' in {source} (known: {', '.join(sorted(known)) or 'none'})"))
+
+
+def _grade_in_order(api, config, submitted: Path, source: Path, pairs: list[tuple[str, str]], known: set[str],
+                    trusted: TrustedScoring, feedback: bool, progress: bool) -> list[SubmissionResult]:
+    """Grade the submissions one after the other in this process."""
+    results = []
+    generated: set[str] = set()
+    for student, assignment in tqdm(pairs, desc="Grading", unit="submission", disable=not progress, file=sys.stderr):
+        started = time.perf_counter()
+        if assignment not in known:
+            result = unknown_assignment(student, assignment, source, known)
+        else:
+            result = grade_submission(api, config, submitted / student / assignment, source / assignment,
+                                      generated, feedback, trusted)
+        result.seconds = time.perf_counter() - started
+        results.append(result)
+    return results
+
+
+def _grade_in_parallel(api, config, submitted: Path, source: Path, pairs: list[tuple[str, str]], known: set[str],
+                       trusted: TrustedScoring, feedback: bool, progress: bool, workers: int, scheduler: str | None,
+                       timeout: int | None, limits: sandbox.Limits, sandboxes: set[str]) -> list[SubmissionResult]:
+    """Grade the submissions as tasks on workers and merge their scores here (see :mod:`grader.parallel`)."""
+    results: dict[tuple[str, str], SubmissionResult] = {}
+    tasks = []
+    generated: set[str] = set()
+    for student, assignment in pairs:
+        if assignment not in known:
+            results[student, assignment] = unknown_assignment(student, assignment, source, known)
+            continue
+        folder = submitted / student / assignment
+        result = SubmissionResult(student, assignment, "error", message=validate_submission(folder, source / assignment))
+        if not result.message:
+            try:
+                if assignment not in generated:
+                    run_step(api.generate_assignment(assignment, force=True, create=True),
+                             f"generate_assignment {assignment}")
+                    generated.add(assignment)
+                spec = trusted.prepare(assignment, source / assignment)
+                reference = trusted.reference_folder(assignment) if spec is not None else None
+                tasks.append(parallel.make_task(student, assignment, folder, source / assignment, reference,
+                                                trusted.seed, timeout, limits))
+                continue
+            except (NbgraderStepError, SpecError, TrustedScoringError, parallel.TaskError) as error:
+                result.message = str(error)
+        results[student, assignment] = result
+
+    def on_done(task: dict, outcome: dict | None, error: str) -> None:
+        key = (task["student"], task["assignment"])
+        if outcome is None:
+            results[key] = SubmissionResult(*key, "error", message=error)
+            return
+        result = outcome["result"]
+        sandboxes.add(outcome["sandbox"])
+        if result.status == "graded":
+            parallel.install_outcome(config.CourseDirectory.root, task, outcome, config.CourseDirectory.db_url)
+            if feedback:
+                try:
+                    run_step(api.generate_feedback(task["assignment"], task["student"]),
+                             f"generate_feedback {task['student']}/{task['assignment']}")
+                except NbgraderStepError as failure:
+                    result.message = f"graded, but no feedback page: {failure}"
+        results[key] = result
+
+    parallel.run_tasks(tasks, workers, scheduler, progress, on_done)
+    return [results[pair] for pair in pairs]
 
 
 def grade_submission(api, config, folder: Path, source: Path, generated: set[str], feedback: bool,
@@ -226,8 +319,9 @@ def grade_submission(api, config, folder: Path, source: Path, generated: set[str
         run_step(api.autograde(assignment, student, force=True, create=True), f"autograde {student}/{assignment}")
         autograded = Path(config.CourseDirectory.root) / "autograded" / student / assignment
         if trusted is not None:
-            apply_verdicts(config.CourseDirectory.db_url, assignment, student, autograded,
-                           trusted.verify(student, assignment))
+            verdicts = trusted.verify(student, assignment)
+            apply_verdicts(config.CourseDirectory.db_url, assignment, student, autograded, verdicts)
+            result.measurements = {v.grade_id: v.measured for v in verdicts if v.measured is not None}
         result.exercises = exercise_results(config.CourseDirectory.db_url, assignment, student, autograded,
                                             cell_timeout(config))
         result.status = "graded"

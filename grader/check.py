@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,6 +13,33 @@ from .autograde import SubmissionResult, grade
 
 #: The student id a self-learner's notebook is graded under.
 LEARNER = "learner"
+
+
+def cache_dir() -> Path:
+    """Return where ``tfcourse check`` keeps what it can reuse: ``$TFCOURSE_CACHE_DIR``, or ``~/.cache/tfcourse``."""
+    configured = os.environ.get("TFCOURSE_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tfcourse"
+
+
+def learner_seed() -> int:
+    """Return this learner's seed for the inputs of trusted checks, drawn once and kept in the cache.
+
+    A fixed seed lets ``check`` reuse the solution's reference exports, so only the first check of
+    a chapter runs the solution. (Instructors' ``grade`` draws a fresh seed every run instead.)
+    """
+    path = cache_dir() / "check-seed"
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        seed = secrets.randbelow(2**31)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"{seed}\n")
+        except OSError:
+            pass  # A read-only home: the seed holds for this check only.
+        return seed
 
 
 class CheckError(ValueError):
@@ -64,5 +93,6 @@ def check(notebook: Path, source: Path, timeout: int | None = None) -> Submissio
         folder = submitted / LEARNER / chapter
         folder.mkdir(parents=True)
         shutil.copyfile(notebook, folder / original.name)
-        run = grade(submitted, Path(scratch) / "grading", source, timeout=timeout, feedback=False, progress=False)
+        run = grade(submitted, Path(scratch) / "grading", source, timeout=timeout, feedback=False, progress=False,
+                    seed=learner_seed(), reference_cache=cache_dir() / "reference")
     return run.results[0]

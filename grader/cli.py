@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 from . import build as build_module
@@ -64,8 +65,9 @@ def cmd_grade(args) -> int:
     try:
         limits = Limits(memory_bytes=int(args.memory_limit * 1024**3), notebook_seconds=args.notebook_timeout)
         run = grade(Path(args.submitted), Path(args.workdir), _source(args), timeout=args.timeout,
-                    feedback=not args.no_feedback, progress=not args.quiet, limits=limits)
-    except (FileNotFoundError, WorkspaceBusyError) as error:
+                    feedback=not args.no_feedback, progress=not args.quiet, limits=limits,
+                    workers=args.workers, scheduler=args.scheduler)
+    except (FileNotFoundError, WorkspaceBusyError, ValueError, RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"Sandbox: {run.sandbox}")
@@ -74,6 +76,43 @@ def cmd_grade(args) -> int:
     print(f"\nGraded {len(run.results) - errors} of {len(run.results)} submission(s); gradebook {run.gradebook}; "
           f"grades {run.grades_csv}; feedback {run.feedback}/")
     return 1 if errors else 0
+
+
+def cmd_bench(args) -> int:
+    """Grade every chapter's solution, print the benchmark table and write it to a file."""
+    from . import bench
+    from .paths import assignments
+
+    source = _source(args)
+    release = Path(args.release) if args.release else source.parent / RELEASE_DIRNAME
+    known = assignments(source)
+    chapters = args.chapters or known
+    unknown = [chapter for chapter in chapters if chapter not in known]
+    if unknown:
+        print(f"error: no chapter {', '.join(unknown)} in {source} (known: {', '.join(known)})", file=sys.stderr)
+        return 2
+    if args.submissions < 1 or any(count < 1 for count in args.workers):
+        print("error: --submissions and --workers must be at least 1", file=sys.stderr)
+        return 2
+    about = bench.machine()
+    print("\n".join(f"{key}: {value}" for key, value in about.items()), flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="tfcourse-bench-") as scratch:
+        for chapter in chapters:
+            row = bench.bench_chapter(chapter, source, Path(scratch), timeout=args.timeout)
+            rows.append(row)
+            print(f"{chapter}: ran in {row.run_seconds:.0f} s, {row.score:g}/{row.points:g} points", flush=True)
+        throughput = []
+        if args.throughput_chapter:
+            if args.throughput_chapter not in known:
+                print(f"error: no chapter {args.throughput_chapter} in {source}", file=sys.stderr)
+                return 2
+            throughput = bench.bench_throughput(args.throughput_chapter, source, release, Path(scratch),
+                                                args.submissions, args.workers, timeout=args.timeout)
+    print()
+    print(bench.report(rows, throughput, about, Path(args.output)))
+    print(f"Written to {args.output} and {Path(args.output).with_suffix('.csv')}.")
+    return 0 if all(r.status == "graded" and r.score == r.points for r in rows) else 1
 
 
 def cmd_format(args) -> int:
@@ -125,9 +164,27 @@ def make_parser() -> argparse.ArgumentParser:
                      help=f"seconds allowed for a whole notebook (default {Limits.notebook_seconds:g})")
     sub.add_argument("--memory-limit", type=float, default=Limits.memory_bytes / 1024**3,
                      help=f"address space allowed to each kernel, in GiB (default {Limits.memory_bytes / 1024**3:g})")
+    sub.add_argument("--workers", type=int, default=1,
+                     help="submissions graded at the same time, in local worker processes (default 1)")
+    sub.add_argument("--scheduler", metavar="ADDRESS",
+                     help="grade on a Dask distributed cluster, e.g. tcp://10.0.0.5:8786 (needs tfcourse[cluster])")
     sub.add_argument("--no-feedback", action="store_true", help="skip the feedback pages")
     sub.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.set_defaults(handler=cmd_grade)
+
+    sub = commands.add_parser("bench", help="time every chapter through the grader and tabulate the results")
+    sub.add_argument("chapters", nargs="*", help="chapters to run (default: all)")
+    add_source(sub)
+    sub.add_argument("--release", help="the student notebooks, for the throughput run (default: course/)")
+    sub.add_argument("--output", default="bench/latest.md",
+                     help="Markdown report; the CSV goes beside it (default: bench/latest.md)")
+    sub.add_argument("--timeout", type=int, help="seconds allowed per cell (default 300)")
+    sub.add_argument("--throughput-chapter", metavar="CHAPTER",
+                     help="also measure grading throughput on copies of this chapter, e.g. 01_tensors")
+    sub.add_argument("--submissions", type=int, default=4, help="submissions in the throughput run (default 4)")
+    sub.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                     help="worker counts to compare in the throughput run (default: 1 2)")
+    sub.set_defaults(handler=cmd_bench)
 
     sub = commands.add_parser("format", help="strip outputs and write notebooks in canonical form")
     sub.add_argument("paths", nargs="*", default=[SOURCE_DIRNAME, RELEASE_DIRNAME],

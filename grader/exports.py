@@ -100,8 +100,11 @@ CELL_TEMPLATE = '''def _tfcourse_export(plan, folder):
             if item["kind"] == "function":
                 results = []
                 for call in item["calls"]:
-                    names = {{name: decode(value) for name, value in item["inputs"].items()}}
-                    results.append(encode(eval(call, globals(), names)))
+                    # One namespace (the notebook's names, then the inputs), so that comprehensions
+                    # and lambdas in a call see the inputs too.
+                    namespace = dict(globals())
+                    namespace.update({{name: decode(value) for name, value in item["inputs"].items()}})
+                    results.append(encode(eval(call, namespace)))
                 with open(os.path.join(folder, grade_id + ".json"), "w") as handle:
                     json.dump(results, handle)
             else:

@@ -238,6 +238,7 @@ def bubblewrap_command(policy: Policy, work_dir: Path, kernel: list[str]) -> lis
     """
     command = ["bwrap", *_namespace_options(), "--die-with-parent", "--new-session",
                "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+    command += gpu_binds()
     for system_folder in ("/usr", "/etc"):
         command += ["--ro-bind", system_folder, system_folder]
     for link in ("bin", "lib", "lib64", "sbin"):
@@ -261,6 +262,21 @@ def bubblewrap_command(policy: Policy, work_dir: Path, kernel: list[str]) -> lis
 #: Variables of the grader's environment that the kernel inherits (everything else is dropped).
 PASSED_THROUGH = ("LANG", "LC_ALL", "KERAS_HOME", "TFCOURSE_OFFLINE", "TF_CPP_MIN_LOG_LEVEL",
                   "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED")
+
+
+def gpu_binds(dev: Path = Path("/dev")) -> list[str]:
+    """Return the bubblewrap options that let a kernel use this machine's NVIDIA GPUs, if it has any.
+
+    Graded tests must pass on CPU or GPU, and a class graded on a GPU machine should use it: the
+    GPU's device files are bound in, and ``/sys`` read-only (CUDA reads the PCI topology there).
+    """
+    devices = sorted(str(path) for path in Path(dev).glob("nvidia*") if path.exists())
+    if not devices:
+        return []
+    options = []
+    for device in devices:
+        options += ["--dev-bind", device, device]
+    return options + ["--ro-bind", "/sys", "/sys"]
 
 
 def _parents_to_create(folders: list[str]) -> list[str]:
@@ -345,12 +361,13 @@ def launch(policy: Policy, connection_file: str, work_dir: Path, kernel_argument
     # Interrupts travel as Jupyter messages (the kernel specification says so), so SIGINT is ignored.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        return child.wait(timeout=policy.limits.notebook_seconds)
+        status = child.wait(timeout=policy.limits.notebook_seconds)
     except subprocess.TimeoutExpired:
         print(f"tfcourse sandbox: the notebook ran longer than {policy.limits.notebook_seconds:g} s in all; "
               "the kernel was stopped", file=sys.stderr)
         _kill_group(child)
-        return WALL_CLOCK_EXIT
+        status = WALL_CLOCK_EXIT
+    return status
 
 
 def start(policy: Policy, command: list[str], work_dir: Path, writable: list[Path], **popen) -> subprocess.Popen:

@@ -80,10 +80,18 @@ class ModelCheck:
     same_shapes : bool
         Require the reference model's input and output shapes.
     held_out : callable, optional
-        ``held_out()`` returns ``(x, y)``: data the verifier evaluates the model on.
-    min_accuracy : float, optional
-        The accuracy the model must reach on ``held_out`` (argmax of the outputs against integer
-        labels, or a 0.5 threshold for one sigmoid output).
+        ``held_out()`` returns ``(x, y)``: data the verifier evaluates the model on (loaded in the
+        verifier, for example with :mod:`course_utils.data`; never data the submission provides).
+    threshold : float, optional
+        The value of ``metric`` on ``held_out`` that the model must reach: at least this much, or
+        at most this much when ``lower_is_better``.
+    metric : callable, optional
+        ``metric(model, x, y)`` returns a float. The default is accuracy: argmax of the outputs
+        against integer labels, or a 0.5 threshold for one sigmoid output.
+    metric_name : str
+        What ``metric`` measures, for messages and the benchmark table (e.g. ``"accuracy"``, ``"MAE"``).
+    lower_is_better : bool
+        True for errors and losses: the model passes when ``metric`` is at most ``threshold``.
     verify : callable, optional
         ``verify(model, reference_model)`` returns a failure message or None, for anything else.
     """
@@ -93,7 +101,10 @@ class ModelCheck:
     same_parameters: bool = True
     same_shapes: bool = True
     held_out: Callable[[], tuple[Any, Any]] | None = None
-    min_accuracy: float | None = None
+    threshold: float | None = None
+    metric: Callable[[Any, Any, Any], float] | None = None
+    metric_name: str = "accuracy"
+    lower_is_better: bool = False
     verify: Callable[[Any, Any], str | None] | None = None
 
 

@@ -10,22 +10,30 @@ executed notebook that feedback is made from.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 
 from . import notebooks, sandbox
-from .exports import EXPORT_FOLDER, export_cells, insert_export_cells, write_export_cells
+from .exports import CELL_TEMPLATE, EXPORT_FOLDER, export_cells, insert_export_cells, write_export_cells
 from .specs import ChapterSpec, load_spec
 
 #: The error name that marks a failed trusted check in an executed notebook.
 CHECK_FAILED = "GraderCheckFailed"
+
+#: The file, among the reference exports, that holds the solution kernel's peak memory.
+USAGE_FILE = "usage.json"
 
 #: Seconds the verifier may take for one submission.
 VERIFY_TIMEOUT = 600
@@ -38,6 +46,49 @@ class Verdict:
     grade_id: str
     passed: bool
     message: str
+    measured: dict | None = None
+
+
+#: Appended to the solution's reference run (trusted code): record the kernel's peak resident memory.
+USAGE_CELL = f"""import json as _json, os as _os, resource as _resource
+_os.makedirs("{EXPORT_FOLDER}", exist_ok=True)
+with open("{EXPORT_FOLDER}/{USAGE_FILE}", "w") as _handle:
+    _json.dump({{"peak_memory_bytes": 1024 * max(_resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss,
+                                               _resource.getrusage(_resource.RUSAGE_CHILDREN).ru_maxrss)}}, _handle)
+"""
+
+
+def read_peak_memory(folder: Path) -> int | None:
+    """Return the peak memory that :data:`USAGE_CELL` recorded in a reference export folder, or None."""
+    try:
+        return int(json.loads((Path(folder) / USAGE_FILE).read_text())["peak_memory_bytes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def cache_key(source: Path, seed: int) -> str:
+    """Return the name under which reference exports of ``source`` with ``seed`` are cached.
+
+    It changes whenever a file of the source assignment (notebooks, ``grading.py``), the seed, or the
+    export cell's code changes.
+    """
+    digest = hashlib.sha256(f"{seed}\n{CELL_TEMPLATE}\n{USAGE_CELL}".encode())
+    for path in sorted(p for p in Path(source).rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(source).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"{Path(source).name}-{digest.hexdigest()[:24]}"
+
+
+def keep(folder: Path, cached: Path) -> None:
+    """Copy reference exports into the cache atomically (a concurrent reader never sees half a copy)."""
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=cached.parent))
+    try:
+        shutil.copytree(folder, staging / "exports", symlinks=False)
+        os.replace(staging / "exports", cached)
+    except OSError:
+        pass  # Another run cached the same exports first, or the cache is read-only: both are fine.
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 class TrustedScoringError(RuntimeError):
@@ -55,44 +106,94 @@ class TrustedScoring:
         The run's nbgrader configuration (it selects the sandboxed kernel).
     seed : int
         Seed of the inputs drawn for function checks (the same for the reference and every student).
+    cache : Path, optional
+        A folder that keeps reference exports between runs, keyed by the source assignment's files
+        and the seed (``tfcourse check`` uses one, so that a learner's second check does not run the
+        solution again). Without it, each run computes its own.
     """
 
-    def __init__(self, private: Path, config: Config, seed: int):
+    def __init__(self, private: Path, config: Config, seed: int, cache: Path | None = None):
         self.private = Path(private)
         self.config = config
         self.seed = seed
+        self.cache = Path(cache) if cache is not None else None
         self.code_folder = self.private / "export-code"
         self.specs: dict[str, ChapterSpec | None] = {}
         self.sources: dict[str, Path] = {}
+        self.failures: dict[str, str] = {}
+        #: Per assignment: seconds the solution took to run for the reference, and its kernel's peak memory.
+        self.reference_usage: dict[str, dict] = {}
 
     def prepare(self, assignment: str, source: Path) -> ChapterSpec | None:
-        """Load the checks of ``assignment`` and compute its reference exports (once per run)."""
+        """Load the checks of ``assignment`` and compute its reference exports (once per run).
+
+        Raises
+        ------
+        TrustedScoringError
+            When the solution cannot be run for the reference exports; every later call for the
+            same assignment raises it again, so each of its submissions reports the reason.
+        """
+        if assignment in self.failures:
+            raise TrustedScoringError(self.failures[assignment])
         if assignment in self.specs:
             return self.specs[assignment]
         spec = load_spec(source)
+        cached = self.cache / cache_key(Path(source), self.seed) if self.cache is not None else None
+        if spec is not None and cached is not None and (cached / "report.json").is_file():
+            return self.use_reference(assignment, source, cached)
+        if spec is not None:
+            sources = export_cells(spec, self.seed)
+            try:
+                self._run_reference(assignment, Path(source), sources)
+            except TrustedScoringError as error:
+                self.failures[assignment] = str(error)
+                raise
+            write_export_cells(self.code_folder, assignment, sources)
+            if cached is not None:
+                keep(self.reference_folder(assignment), cached)
         self.specs[assignment], self.sources[assignment] = spec, Path(source)
-        if spec is None:
-            return None
-        sources = export_cells(spec, self.seed)
-        self._run_reference(assignment, Path(source), sources)
-        write_export_cells(self.code_folder, assignment, sources)
+        return spec
+
+    def use_reference(self, assignment: str, source: Path, folder: Path) -> ChapterSpec | None:
+        """Use reference exports computed elsewhere (by the coordinator of a parallel run) for ``assignment``.
+
+        They must have been computed with this run's seed.
+        """
+        spec = load_spec(source)
+        if spec is not None:
+            shutil.rmtree(self.reference_folder(assignment), ignore_errors=True)
+            shutil.copytree(folder, self.reference_folder(assignment), symlinks=False)
+            write_export_cells(self.code_folder, assignment, export_cells(spec, self.seed))
+        self.specs[assignment], self.sources[assignment] = spec, Path(source)
         return spec
 
     def _run_reference(self, assignment: str, source: Path, sources: dict[str, str]) -> None:
         run_dir = self.private / "reference-run" / assignment
         shutil.rmtree(run_dir, ignore_errors=True)
         run_dir.mkdir(parents=True)
+        started = time.perf_counter()
         for notebook_path in sorted(source.glob("*.ipynb")):
             notebook = nbformat.read(notebook_path, as_version=4)
             insert_export_cells(notebook, sources)
+            notebook.cells.append(nbformat.v4.new_code_cell(USAGE_CELL))
             client = NotebookClient(notebook, kernel_name=sandbox.KERNEL_NAME, timeout=int(self.config.Execute.timeout),
                                     allow_errors=True, config=self.config,
                                     extra_arguments=list(self.config.Execute.extra_arguments),
                                     resources={"metadata": {"path": str(run_dir)}})
-            client.execute()
+            try:
+                client.execute()
+            except (CellTimeoutError, DeadKernelError, RuntimeError) as error:
+                # The batch goes on: every submission of this assignment gets this message instead.
+                raise TrustedScoringError(
+                    f"the solution of {assignment} could not be run for the reference exports "
+                    f"({type(error).__name__}: {str(error).strip().splitlines()[0][:200] if str(error).strip() else ''})"
+                ) from error
+        seconds = time.perf_counter() - started
         exported = self.take_exports(self.reference_folder(assignment))
         if not exported:
             raise TrustedScoringError(f"the solution of {assignment} exported nothing: run it to see why")
+        self.reference_usage[assignment] = {"seconds": seconds,
+                                            "peak_memory_bytes": read_peak_memory(self.reference_folder(assignment))}
 
     def reference_folder(self, assignment: str) -> Path:
         """Return where the reference exports of ``assignment`` are kept."""
@@ -138,9 +239,15 @@ class TrustedScoring:
             reason = (completed.stderr or "").strip().splitlines()
             message = f"the grader could not verify this exercise ({reason[-1][:200] if reason else 'no output'})"
             return [Verdict(check.grade_id, False, message) for check in spec.checks]
-        return [Verdict(check.grade_id, bool(decided.get(check.grade_id, {}).get("passed")),
-                        str(decided.get(check.grade_id, {}).get("message", "not verified"))[:400])
-                for check in spec.checks]
+        verdicts = []
+        for check in spec.checks:
+            decision = decided.get(check.grade_id)
+            decision = decision if isinstance(decision, dict) else {}
+            measured = decision.get("measured")
+            verdicts.append(Verdict(check.grade_id, bool(decision.get("passed")),
+                                    str(decision.get("message", "not verified"))[:400],
+                                    measured if isinstance(measured, dict) else None))
+        return verdicts
 
 
 def apply_verdicts(db_url: str, assignment: str, student: str, autograded: Path, verdicts: list[Verdict]) -> None:

@@ -1,7 +1,8 @@
 """The verifier: score trusted checks from exports, with no student code in the process.
 
 Run as ``python -m grader.verify SPEC STUDENT_EXPORTS REFERENCE_EXPORTS``; it prints one JSON object
-mapping each check's ``grade_id`` to ``{"passed": bool, "message": str}``. The grader runs it in the
+mapping each check's ``grade_id`` to ``{"passed": bool, "message": str}``, plus ``"measured"`` for
+model checks that evaluate the model on held-out data (see :func:`measure`). The grader runs it in the
 sandbox of :mod:`grader.sandbox`, so even a ``.keras`` file crafted to crash TensorFlow only ends
 this process (and the checks it was scoring fail).
 
@@ -135,8 +136,25 @@ def accuracy(model, x, y) -> float:
     return float(np.mean(predicted == labels))
 
 
-def verify_model(check: ModelCheck, student: Path, reference: Path) -> str | None:
-    """Return why a model check fails, or None when it passes."""
+def measure(check: ModelCheck, model) -> dict | None:
+    """Evaluate ``model`` on the check's held-out data: ``{"metric", "value", "threshold", "lower_is_better"}``.
+
+    Returns None when the check measures nothing (no ``held_out`` or no ``threshold``).
+    """
+    if check.held_out is None or check.threshold is None:
+        return None
+    x, y = check.held_out()
+    value = float(check.metric(model, x, y)) if check.metric is not None else accuracy(model, x, y)
+    return {"metric": check.metric_name, "value": value, "threshold": float(check.threshold),
+            "lower_is_better": bool(check.lower_is_better)}
+
+
+def verify_model(check: ModelCheck, student: Path, reference: Path, measured: dict | None = None) -> str | None:
+    """Return why a model check fails, or None when it passes.
+
+    When the check measures the model on held-out data, the measurement is stored in ``measured``
+    (if given) under ``"measured"``, passed or not, for reports and the benchmark.
+    """
     model = load_model(Path(student) / f"{check.grade_id}.keras")
     expected = load_model(Path(reference) / f"{check.grade_id}.keras")
     if check.same_shapes:
@@ -151,13 +169,19 @@ def verify_model(check: ModelCheck, student: Path, reference: Path) -> str | Non
         expected_trainable = sum(int(np.prod(w.shape)) for w in expected.trainable_weights)
         if trainable != expected_trainable:
             return f"the model has {trainable:,} trainable parameters, expected {expected_trainable:,}"
-    if check.held_out is not None and check.min_accuracy is not None:
-        x, y = check.held_out()
-        reached = accuracy(model, x, y)
-        if reached < check.min_accuracy:
-            return f"the model's accuracy on the grader's held-out data is {reached:.3f}, below {check.min_accuracy:.3f}"
     if check.verify is not None:
-        return check.verify(model, expected)
+        problem = check.verify(model, expected)
+        if problem:
+            return problem
+    result = measure(check, model)
+    if result is not None:
+        if measured is not None:
+            measured["measured"] = result
+        value, threshold = result["value"], result["threshold"]
+        if not np.isfinite(value) or (value > threshold if check.lower_is_better else value < threshold):
+            relation = "above the maximum of" if check.lower_is_better else "below the target of"
+            return (f"the model's {check.metric_name} on the grader's held-out data is {value:.4g}, "
+                    f"{relation} {threshold:.4g}")
     return None
 
 
@@ -177,16 +201,17 @@ def verify(spec: ChapterSpec, student: Path, reference: Path) -> dict[str, dict]
         if status != "exported":
             verdicts[grade_id] = {"passed": False, "message": f"calling your answer failed: {status}"}
             continue
+        measured: dict = {}
         try:
             if isinstance(check, FunctionCheck):
                 problem = verify_function(check, student, reference)
             else:
-                problem = verify_model(check, student, reference)
+                problem = verify_model(check, student, reference, measured)
         except ExportError as error:
             problem = str(error)
         except Exception as error:  # noqa: BLE001 - a failing comparison is a failed check, not a crash.
             problem = f"the check could not be completed ({type(error).__name__}: {str(error)[:200]})"
-        verdicts[grade_id] = {"passed": problem is None, "message": problem or ""}
+        verdicts[grade_id] = {"passed": problem is None, "message": problem or "", **measured}
     return verdicts
 
 

@@ -30,9 +30,8 @@ def cells_with_errors(notebook_path: Path) -> list[tuple[int, str, bool]]:
     return found
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_solution_full_marks_and_release_zero(chapter, tmp_path):
+def grade_chapter(chapter: str, tmp_path: Path) -> None:
+    """Grade the solution and the untouched release of ``chapter`` and check both outcomes."""
     submitted = tmp_path / "submitted"
     for student, origin in (("reference", REPO / "solutions"), ("untouched", REPO / "course")):
         folder = submitted / student / chapter
@@ -61,3 +60,23 @@ def test_solution_full_marks_and_release_zero(chapter, tmp_path):
         outside_exercises = [(index, name) for index, name, exercise in errors if not exercise]
         assert outside_exercises == [], f"cells of the release {executed.name} raised outside the exercises"
         assert errors, "the untouched release must fail its exercises"
+
+
+def chapter_class(chapter: str) -> type:
+    """Return a test class for one chapter.
+
+    pytest-xdist's ``loadscope`` keeps a class in one worker but spreads classes over the workers, so
+    one class per chapter lets the chapters' gradings run side by side.
+    """
+
+    @pytest.mark.slow
+    class TestChapter:
+        def test_solution_full_marks_and_release_zero(self, tmp_path):
+            grade_chapter(chapter, tmp_path)
+
+    TestChapter.__name__ = TestChapter.__qualname__ = f"TestChapter_{chapter}"
+    return TestChapter
+
+
+for _chapter in CHAPTERS:
+    globals()[f"TestChapter_{_chapter}"] = chapter_class(_chapter)

@@ -172,6 +172,10 @@ def test_an_unwritable_cache_trains_and_says_so(tmp_path, monkeypatch, fallback_
     assert again is not model
     for got, want in zip(again.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(got, want)
+    # And every later call too (Keras's from_config changes the config it is given).
+    third = pretrained.load_base_model(split=fallback_split, include_top=True)
+    assert len(third.get_weights()) == len(pretrained.load_base_model(split=fallback_split, include_top=True).get_weights())
+    assert len(third.get_weights()) > len(model.get_weights())
 
 
 def test_a_different_source_uses_a_different_file(keras_home, fallback_split, capsys):

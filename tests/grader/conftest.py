@@ -1,5 +1,7 @@
 """One grading run of every fixture submission, shared by the end-to-end grading tests."""
 
+import fcntl
+import pickle
 import shutil
 
 import pytest
@@ -32,8 +34,29 @@ def submit(submitted, name, notebook_name="mini.ipynb", fixture=None):
 
 
 @pytest.fixture(scope="session")
-def graded(tmp_path_factory):
-    """Grade every fixture submission once, plus a renamed and a missing notebook."""
+def graded(tmp_path_factory, request):
+    """Grade every fixture submission once, plus a renamed and a missing notebook.
+
+    test_attacks.py and test_autograde.py both use this run, and pytest-xdist may give them to
+    different workers: the first worker grades and saves the run in the session's shared temporary
+    folder, and the other waits for it and reads it, so the grading happens once per session.
+    """
+    worker = getattr(request.config, "workerinput", None)
+    if worker is None:
+        return grade_fixtures(tmp_path_factory)
+    shared = tmp_path_factory.getbasetemp().parent  # One folder per pytest session, shared by its workers.
+    with (shared / "graded.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        saved = shared / "graded.pickle"
+        if saved.is_file():
+            return pickle.loads(saved.read_bytes())  # Written by this session's own tests, above.
+        outcome = grade_fixtures(tmp_path_factory)
+        saved.write_bytes(pickle.dumps(outcome))
+        return outcome
+
+
+def grade_fixtures(tmp_path_factory):
+    """Grade the fixture submissions; return the run and the results by student."""
     submitted = tmp_path_factory.mktemp("submitted")
     skipped = SEPARATE_RUNS | (set() if sandbox.detect().isolated else NEEDS_SANDBOX)
     for fixture in sorted((FIXTURES / "submissions").glob("*.ipynb")):

@@ -104,7 +104,8 @@ def test_gradebook_is_untouched_by_the_submission(graded, isolated):
 
 def test_sandbox_mode_is_reported(graded):
     run, _ = graded
-    assert run.sandbox == sandbox.detect().description
+    # The user id part names the grading process's own id, and another worker may have graded.
+    assert run.sandbox.split(", runs as user id")[0] == sandbox.detect().description.split(", runs as user id")[0]
     assert run.seed == SEED
 
 

@@ -49,3 +49,18 @@ def test_export_cell_writes_json_results_and_a_report(spec, tmp_path, monkeypatc
 def test_object_arrays_are_refused():
     with pytest.raises(ValueError, match="object arrays"):
         export_data.decode({"__array__": [1], "dtype": "object", "shape": [1]})
+
+
+def test_comprehensions_and_lambdas_in_calls_see_the_inputs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    check = specs.FunctionCheck("ex1_test", calls=["[double(row) for row in values]", "(lambda: double(values))()"],
+                                inputs=lambda rng: {"values": rng.normal(size=(2, 3))})
+    spec = specs.ChapterSpec(tmp_path / "grading.py", [check])
+    namespace = {"np": np, "double": lambda values: np.asarray(values) * 2}
+    exec(exports.export_cells(spec, seed=5)["ex1_test"], namespace)
+    folder = tmp_path / exports.EXPORT_FOLDER
+    assert json.loads((folder / "report.json").read_text()) == {"ex1_test": "exported"}
+    results = export_data.decode(json.loads((folder / "ex1_test.json").read_text()))
+    drawn = exports.draw_inputs(spec, seed=5)["ex1_test"]["values"]
+    assert np.allclose(results[0], drawn * 2) and np.allclose(results[1], drawn * 2)
+    assert "values" not in namespace, "the inputs must not leak into the notebook's names"

@@ -118,3 +118,12 @@ def test_memory_limit_applies(tmp_path):
 def test_paths_exist():
     assert Path(sandbox.course_utils_path()).joinpath("checks.py").is_file()
     assert Path(sandbox.grader_path()).joinpath("sandbox.py").is_file()
+
+
+def test_gpu_device_files_are_bound_only_where_they_exist(tmp_path):
+    assert sandbox.gpu_binds(tmp_path) == []
+    for name in ("nvidia0", "nvidiactl", "nvidia-uvm"):
+        (tmp_path / name).touch()
+    options = sandbox.gpu_binds(tmp_path)
+    assert options[:3] == ["--dev-bind", str(tmp_path / "nvidia-uvm"), str(tmp_path / "nvidia-uvm")]
+    assert options.count("--dev-bind") == 3 and options[-3:] == ["--ro-bind", "/sys", "/sys"]

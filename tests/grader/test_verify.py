@@ -65,11 +65,11 @@ def keras():
     return keras
 
 
-def small_model(keras, units=3):
+def small_model(keras, units=3, activation="softmax"):
     from keras import layers
 
     inputs = keras.Input(shape=(4,))
-    return keras.Model(inputs, layers.Dense(units, activation="softmax")(layers.Dense(8, activation="relu")(inputs)))
+    return keras.Model(inputs, layers.Dense(units, activation=activation)(layers.Dense(8, activation="relu")(inputs)))
 
 
 def test_model_check_compares_parameters_and_accuracy(tmp_path, keras):
@@ -78,12 +78,38 @@ def test_model_check_compares_parameters_and_accuracy(tmp_path, keras):
         (tmp_path / folder).mkdir()
         small_model(keras, units).save(tmp_path / folder / "ex1_test.keras")
     x, y = np.zeros((10, 4), "float32"), np.zeros(10, "int64")
-    check = ModelCheck("ex1_test", call="build_model()", held_out=lambda: (x, y), min_accuracy=0.0)
+    check = ModelCheck("ex1_test", call="build_model()", held_out=lambda: (x, y), threshold=0.0)
     assert verify.verify_model(check, tmp_path / "right", tmp_path / "reference") is None
     assert verify.verify_model(check, tmp_path / "wrong", tmp_path / "reference") == (
         "the model's outputs have shapes [(None, 5)], expected [(None, 3)]")
-    strict = ModelCheck("ex1_test", call="build_model()", held_out=lambda: (x, y + 7), min_accuracy=0.5)
-    assert "below 0.500" in verify.verify_model(strict, tmp_path / "right", tmp_path / "reference")
+    strict = ModelCheck("ex1_test", call="build_model()", held_out=lambda: (x, y + 7), threshold=0.5)
+    measured = {}
+    assert verify.verify_model(strict, tmp_path / "right", tmp_path / "reference", measured) == (
+        "the model's accuracy on the grader's held-out data is 0, below the target of 0.5")
+    assert measured["measured"] == {"metric": "accuracy", "value": 0.0, "threshold": 0.5, "lower_is_better": False}
+
+
+def test_model_check_with_an_error_metric(tmp_path, keras):
+    """A regression check passes when its error is at most the threshold, and reports what it measured."""
+    keras.utils.set_random_seed(0)
+    for folder in ("reference", "student"):
+        (tmp_path / folder).mkdir()
+        small_model(keras, 1, activation="sigmoid").save(tmp_path / folder / "ex1_test.keras")
+    # Zero inputs give the sigmoid of a zero bias: 0.5, so the error against 1.0 is exactly 0.5.
+    x, y = np.zeros((10, 4), "float32"), np.full(10, 1.0, "float32")
+
+    def mean_absolute_error(model, x, y):
+        return float(np.mean(np.abs(model.predict(x, verbose=0).reshape(-1) - y)))
+
+    loose = ModelCheck("ex1_test", call="model", held_out=lambda: (x, y), threshold=0.6,
+                       metric=mean_absolute_error, metric_name="MAE", lower_is_better=True)
+    measured = {}
+    assert verify.verify_model(loose, tmp_path / "student", tmp_path / "reference", measured) is None
+    assert measured["measured"]["metric"] == "MAE" and measured["measured"]["value"] == pytest.approx(0.5, abs=1e-6)
+    tight = ModelCheck("ex1_test", call="model", held_out=lambda: (x, y), threshold=0.1,
+                       metric=mean_absolute_error, metric_name="MAE", lower_is_better=True)
+    assert verify.verify_model(tight, tmp_path / "student", tmp_path / "reference") == (
+        "the model's MAE on the grader's held-out data is 0.5, above the maximum of 0.1")
 
 
 def test_a_model_with_a_lambda_layer_is_never_run(tmp_path, keras):

@@ -1,0 +1,50 @@
+"""The benchmark: rows from a real grading run of the mini assignment, and the report files."""
+
+import csv
+
+import pytest
+
+from grader import bench, cli
+from tests.conftest import FIXTURES
+
+
+def test_a_chapter_row_comes_from_grading_its_solution(tmp_path):
+    row = bench.bench_chapter("mini", FIXTURES / "source", tmp_path)
+    assert (row.status, row.exercises, row.points, row.score) == ("graded", 2, 5.0, 5.0)
+    assert row.run_seconds > 0
+    assert row.grading_seconds > 0
+    # A kernel that has imported NumPy holds tens of MiB at least, and far less than the memory limit.
+    assert 30 * 1024**2 < row.peak_memory_bytes < 4 * 1024**3
+
+
+@pytest.mark.parametrize(("measured", "expected"), [
+    ({"metric": "accuracy", "value": 0.874, "threshold": 0.8}, "accuracy 0.874 >= 0.8 (+0.074, met)"),
+    ({"metric": "accuracy", "value": 0.805, "threshold": 0.8}, "accuracy 0.805 >= 0.8 (+0.005, barely)"),
+    ({"metric": "accuracy", "value": 0.75, "threshold": 0.8}, "accuracy 0.750 >= 0.8 (-0.050, MISSED)"),
+    ({"metric": "MAE", "value": 0.046, "threshold": 0.07, "lower_is_better": True}, "MAE 0.046 <= 0.07 (+0.024, met)"),
+])
+def test_margins_say_whether_a_threshold_is_met_by_a_margin(measured, expected):
+    assert bench.margin_text(measured) == expected
+
+
+def test_the_report_is_written_as_markdown_and_csv(tmp_path):
+    rows = [bench.ChapterRow("05_cnn", 95.2, 120.0, 900 * 1024**2, 5, 12, 12,
+                             {"ex5_test": {"metric": "accuracy", "value": 0.97, "threshold": 0.95}}),
+            bench.ChapterRow("08_resnet", 200.0, 230.0, None, 5, 13, 10)]
+    throughput = [bench.ThroughputRow(1, 4, 200.0, 40.0), bench.ThroughputRow(2, 4, 120.0, 40.0)]
+    text = bench.report(rows, throughput, {"cpu": "test CPU, 2 cores"}, tmp_path / "bench" / "latest.md")
+    assert "| 05_cnn | 95 | yes | 900 | 5 | 12 | 12 | 120 | ex5_test: accuracy 0.970 >= 0.95 (+0.020, met) |" in text
+    assert "| 08_resnet | 200 | NO | ? | 5 | 13 | 10 | 230 | - |" in text
+    assert "| 2 | 4 | 120 | 40 | 3.00 | 2.00x |" in text
+    assert (tmp_path / "bench" / "latest.md").read_text() == text
+    table = list(csv.reader((tmp_path / "bench" / "latest.csv").open()))
+    assert table[0][0] == "chapter" and [r[0] for r in table[1:]] == ["05_cnn", "08_resnet"]
+    assert list(csv.reader((tmp_path / "bench" / "latest-grading.csv").open()))[2][-1] == "2.00x"
+
+
+def test_an_unknown_chapter_is_refused_before_anything_runs(tmp_path, capsys):
+    status = cli.main(["bench", "99_nothing", "--source", str(FIXTURES / "source"),
+                       "--output", str(tmp_path / "out.md")])
+    assert status == 2
+    assert "no chapter 99_nothing in" in capsys.readouterr().err
+    assert not (tmp_path / "out.md").exists()
