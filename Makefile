@@ -31,7 +31,7 @@ lab: setup
 # write it, so every sandboxed run of chapter 9 would otherwise train the base again.
 test: setup
 	TFCOURSE_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m course_utils.pretrained
-	TFCOURSE_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
+	TFCOURSE_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=30
 
 build: setup
 	$(BIN)/tfcourse build

@@ -51,6 +51,11 @@ class FunctionCheck:
     verify : callable, optional
         ``verify(student_results, reference_results)`` returns a failure message or None, for
         comparisons that equality cannot express. The default compares every result.
+    dtypes : bool
+        Make the default comparison require the solution's dtypes too: arrays of the same dtype
+        (int32 is not int64, float32 is not float64) and Python numbers of the same type (a bool,
+        an int or a float), at every level of the results (see :func:`grader.verify.compare`).
+        A ``verify`` function does its own comparison and ignores this.
     """
 
     grade_id: str
@@ -59,6 +64,7 @@ class FunctionCheck:
     rtol: float = 1e-4
     atol: float = 1e-5
     verify: Callable[[list[Any], list[Any]], str | None] | None = None
+    dtypes: bool = False
 
 
 @dataclass(frozen=True)

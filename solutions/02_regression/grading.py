@@ -4,6 +4,7 @@ from functools import partial
 
 import numpy as np
 
+from grader.checklib import compare_results
 from grader.specs import FunctionCheck
 
 #: The accuracy that the logistic regression of exercise 6 must reach on held-out points.
@@ -18,83 +19,10 @@ NOTEBOOK_BLOBS = [([[3.0, 4.0], [5.0, 6.5]], 0.8, 5),
 def same_tensors(results, expected, rtol=1e-4, atol=1e-5, rtol64=1e-6, atol64=1e-6):
     """Compare exported results with the reference's: structure, dtypes and values.
 
-    The notebook's ``checks.check_tensor`` rejects a tensor of the wrong dtype, and the default
-    comparison of the verifier does not look at dtypes, so this one does both.
-
-    Parameters
-    ----------
-    results, expected : list
-        The decoded exports of the student and of the solution, one item per call.
-    rtol, atol : float
-        Tolerances for ``float32`` values.
-    rtol64, atol64 : float
-        Tolerances for ``float64`` values.
-
-    Returns
-    -------
-    str or None
-        Why the results differ, or None when they match.
+    The notebook's ``checks.check_tensor`` rejects a tensor of the wrong dtype, so the dtypes count.
+    ``rtol`` and ``atol`` apply to ``float32`` results, ``rtol64`` and ``atol64`` to ``float64`` ones.
     """
-    from grader.verify import compare
-
-    for index, (value, wanted) in enumerate(zip(results, expected)):
-        where = f"the result of call {index + 1}"
-        problem = dtype_problem(value, wanted, where)
-        if problem:
-            return problem
-        float64 = float_dtype(wanted) == np.float64
-        problem = compare(value, wanted, rtol=rtol64 if float64 else rtol, atol=atol64 if float64 else atol,
-                          where=where)
-        if problem:
-            return problem
-    return None
-
-
-def float_dtype(value):
-    """Return the dtype of the first floating-point array found in ``value``, or None.
-
-    Parameters
-    ----------
-    value : object
-        A decoded export: an array, or lists and dicts holding arrays.
-    """
-    if isinstance(value, np.ndarray):
-        return value.dtype if value.dtype.kind == "f" else None
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
-    for item in items:
-        found = float_dtype(item)
-        if found is not None:
-            return found
-    return None
-
-
-def dtype_problem(value, expected, where):
-    """Return why ``value`` does not have the dtypes of ``expected`` (searched recursively), or None.
-
-    Parameters
-    ----------
-    value, expected : object
-        Decoded exports: arrays, lists, dicts or plain values.
-    where : str
-        What ``value`` is, for the message.
-    """
-    if isinstance(expected, np.ndarray):
-        if not isinstance(value, np.ndarray):
-            return f"{where} should be a tensor of dtype {expected.dtype}, got a {type(value).__name__}"
-        if value.dtype != expected.dtype:
-            return f"{where} has dtype {value.dtype}, expected {expected.dtype}"
-    elif isinstance(expected, dict) and isinstance(value, dict):
-        for key in expected:
-            if key in value:
-                problem = dtype_problem(value[key], expected[key], f"{where}[{key!r}]")
-                if problem:
-                    return problem
-    elif isinstance(expected, list) and isinstance(value, list):
-        for index, (item, wanted) in enumerate(zip(value, expected)):
-            problem = dtype_problem(item, wanted, f"{where}[{index}]")
-            if problem:
-                return problem
-    return None
+    return compare_results(results, expected, rtol=rtol, atol=atol, rtol64=rtol64, atol64=atol64, dtypes=True)
 
 
 def logistic_accuracy(results, expected):

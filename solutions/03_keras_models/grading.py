@@ -1,8 +1,12 @@
 """Trusted checks of chapter 3: model structure, a custom layer, compile settings, a tf.data pipeline, callbacks and a resumed run."""
 
+import functools
+
 import numpy as np
 
+from grader.checklib import same_layers
 from grader.specs import FunctionCheck, ModelCheck
+from grader.verify import compare
 
 #: The accuracy the resumed digits model of exercise 6 must reach on the test images.
 RESUMED_MIN_ACCURACY = 0.90
@@ -24,27 +28,6 @@ def gated(model, condition, message):
     return f"{model} if ({condition}) else exec({f'raise ValueError({message!r})'!r})"
 
 
-def layer_table(model):
-    """Return ``(class, output shape, parameters, activation)`` for each layer after the input.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A loaded model.
-    """
-    return [(type(layer).__name__, tuple(layer.output.shape), layer.count_params(),
-             getattr(getattr(layer, "activation", None), "__name__", None))
-            for layer in model.layers if type(layer).__name__ != "InputLayer"]
-
-
-def same_layers(model, reference):
-    """Fail unless the model has the reference's layers: classes, shapes, parameters and activations."""
-    actual, expected = layer_table(model), layer_table(reference)
-    if actual != expected:
-        return f"the layers (class, output shape, parameters, activation) are {actual}, expected {expected}"
-    return None
-
-
 def digits_test_set():
     """Return the notebook's digits test images, flattened to 64 features, and their labels."""
     from course_utils import data
@@ -54,7 +37,7 @@ def digits_test_set():
 
 
 def compare_items(results, expected, rtol=1e-4, atol=1e-5):
-    """Compare every result with the reference's, dtypes of arrays included.
+    """Compare every result with the reference's, dtypes included, key by key for dict results.
 
     Parameters
     ----------
@@ -63,8 +46,6 @@ def compare_items(results, expected, rtol=1e-4, atol=1e-5):
     rtol, atol : float
         Tolerances for floating-point values.
     """
-    from grader.verify import compare
-
     for index, (value, wanted) in enumerate(zip(results, expected)):
         if isinstance(wanted, dict) and not isinstance(value, dict):
             return f"the result of call {index + 1} is not a dict"
@@ -75,22 +56,7 @@ def compare_items(results, expected, rtol=1e-4, atol=1e-5):
                 if not isinstance(item, float) or not 2.0 < item < 4.0:
                     return f"{where} is {item}, expected about 3: build the kernel with the layer's kernel_initializer"
                 continue
-            problem = dtype_problem(item, wanted_item, where) or compare(item, wanted_item, rtol, atol, where)
-            if problem:
-                return problem
-    return None
-
-
-def dtype_problem(value, expected, where):
-    """Return why ``value`` does not have the dtypes of ``expected`` (searched recursively), or None."""
-    if isinstance(expected, np.ndarray):
-        if not isinstance(value, np.ndarray):
-            return f"{where} should be a tensor of dtype {expected.dtype}, got a {type(value).__name__}"
-        if value.dtype != expected.dtype:
-            return f"{where} has dtype {value.dtype}, expected {expected.dtype}"
-    elif isinstance(expected, list) and isinstance(value, list):
-        for index, (item, wanted) in enumerate(zip(value, expected)):
-            problem = dtype_problem(item, wanted, f"{where}[{index}]")
+            problem = compare(item, wanted_item, rtol, atol, where, dtypes=True)
             if problem:
                 return problem
     return None
@@ -237,7 +203,7 @@ CALLBACK_CALLS = [
 CHECKS = [
     ModelCheck("ex1_test", call=gated("model", "not (model := build_wide_and_deep(13, 3)).compiled",
                                       "build_wide_and_deep should return a model that is not compiled"),
-               verify=same_layers),
+               verify=functools.partial(same_layers, attributes=("output_shape", "parameters", "activation"))),
     # The custom layer's class exists only in the notebook, so the verifier cannot load a model
     # holding it (safe mode): the layer is checked through its behaviour instead.
     FunctionCheck("ex2_test", calls=MAXOUT_CALLS, inputs=maxout_problem,

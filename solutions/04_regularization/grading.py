@@ -1,36 +1,14 @@
 """Trusted checks of chapter 4: dropout, penalties and batch norm on random inputs, the augmenter's layers, early stopping, and the regularized model's accuracy."""
 
+import functools
+
 import numpy as np
 
+from grader.checklib import compare_results
 from grader.specs import FunctionCheck, ModelCheck
 
 #: The accuracy the regularized model of exercise 6 must reach on the validation and test sets.
 REGULARIZED_MIN_ACCURACY = 0.80
-
-
-def same_tensors(results, expected, rtol=1e-4, atol=1e-5):
-    """Compare exported results with the reference's, dtypes of arrays included.
-
-    Parameters
-    ----------
-    results, expected : list
-        The decoded exports of the student and of the solution.
-    rtol, atol : float
-        Tolerances for floating-point values.
-    """
-    from grader.verify import compare
-
-    for index, (value, wanted) in enumerate(zip(results, expected)):
-        where = f"the result of call {index + 1}"
-        if isinstance(wanted, np.ndarray):
-            if not isinstance(value, np.ndarray):
-                return f"{where} should be a tensor of dtype {wanted.dtype}, got a {type(value).__name__}"
-            if value.dtype != wanted.dtype:
-                return f"{where} has dtype {value.dtype}, expected {wanted.dtype}"
-        problem = compare(value, wanted, rtol, atol, where)
-        if problem:
-            return problem
-    return None
 
 
 def dropout_behaves(results, expected):
@@ -201,8 +179,9 @@ CHECKS = [
     FunctionCheck("ex1_test", calls=DROPOUT_CALLS, inputs=dropout_problem, verify=dropout_behaves),
     FunctionCheck("ex2_test", calls=[f"[{PENALTY_MODEL}, weight_penalty(model, {l1}, {l2})][1]"
                                      for l1, l2 in [(0.01, 0.1), (0.0, 0.5), (0.2, 0.0), (0.0, 0.0), (0.003, 0.07)]],
-                  inputs=penalty_problem, verify=lambda results, expected: same_tensors(results, expected, 1e-5, 1e-7)),
-    FunctionCheck("ex3_test", calls=BATCH_NORM_CALLS, inputs=batch_norm_problem, verify=same_tensors),
+                  inputs=penalty_problem, verify=functools.partial(compare_results, rtol=1e-5, atol=1e-7, dtypes=True)),
+    FunctionCheck("ex3_test", calls=BATCH_NORM_CALLS, inputs=batch_norm_problem,
+                  verify=functools.partial(compare_results, dtypes=True)),
     ModelCheck("ex4_test", call="build_augmenter(20, 27, 4, 0.15)", verify=same_augmenter),
     FunctionCheck("ex5_test", calls=[early_stopping_call(losses, patience) for losses, patience in FIXED_HISTORIES]
                   + [early_stopping_call(f"losses_{index}.tolist()", f"int(patience_{index})") for index in range(8)],

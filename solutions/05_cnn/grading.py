@@ -1,5 +1,8 @@
 """Trusted checks of chapter 5: shape and parameter formulas, pooling and convolution by hand, and two CNNs."""
 
+import functools
+
+from grader.checklib import same_layers
 from grader.specs import FunctionCheck, ModelCheck
 
 
@@ -97,44 +100,6 @@ def separable_cases(rng):
     return {"cases": cases}
 
 
-def layer_table(model):
-    """Return ``(class name, output shape, parameter count)`` for each layer of a model but its input.
-
-    Parameters
-    ----------
-    model : keras.Model
-        A model loaded by the verifier.
-
-    Returns
-    -------
-    list of tuple
-    """
-    return [(type(layer).__name__, tuple(layer.output.shape), layer.count_params())
-            for layer in model.layers if type(layer).__name__ != "InputLayer"]
-
-
-def same_layers(model, reference):
-    """Require the reference model's layer classes, output shapes and parameter counts, in order.
-
-    Parameters
-    ----------
-    model, reference : keras.Model
-        The student's and the solution's MobileNet block.
-
-    Returns
-    -------
-    str or None
-        Why the layers differ, or None when they match.
-    """
-    got, expected = layer_table(model), layer_table(reference)
-    if len(got) != len(expected):
-        return f"the block has {len(got)} layers, expected {len(expected)}: {[row[0] for row in expected]}"
-    for index, (row, expected_row) in enumerate(zip(got, expected)):
-        if row != expected_row:
-            return f"layer {index} is {row}, expected {expected_row} (class, output shape, parameters)"
-    return None
-
-
 def budget_rules(model, reference):
     """Require at most 2,000 parameters, a ``Conv2D`` layer and a single ``Dense`` layer.
 
@@ -209,7 +174,8 @@ CHECKS = [
     ], inputs=separable_cases),
     # Exercise 5 builds a block with a stride of 2 on a non-square input with an odd height, so that
     # the output shapes also check the strides and the "same" padding.
-    ModelCheck("ex5_test", call="build_mobilenet_block((15, 9, 24), 48, strides=2)", verify=same_layers),
+    ModelCheck("ex5_test", call="build_mobilenet_block((15, 9, 24), 48, strides=2)",
+               verify=functools.partial(same_layers, what="the block")),
     # Exercise 6 exports the model the test cell trained (`budget_model`). The `.keras` file loaded by
     # the verifier has no loss, so the export itself refuses a model compiled with another loss.
     # The hidden test also trains a second copy from another random start; only the first copy is

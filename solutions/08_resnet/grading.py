@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from grader.checklib import worst_metric
 from grader.specs import FunctionCheck, ModelCheck
 
 
@@ -141,12 +142,6 @@ def digits_val_and_test():
     return [images[1150:], digits.x_test[..., None]], [digits.y_train[1150:], digits.y_test]
 
 
-def worse_accuracy(model, x, y):
-    """Return the lower of the validation and test accuracies."""
-    return min(float(np.mean(np.asarray(model.predict(images, verbose=0)).argmax(axis=-1) == labels))
-               for images, labels in zip(x, y))
-
-
 def same_resnet(model, reference):
     """Require the reference ResNet's layers and the input shape of its global pooling.
 
@@ -207,7 +202,7 @@ CHECKS = [
     ModelCheck("ex2_test", call=RESIDUAL_CALL, verify=same_blocks),
     ModelCheck("ex3_test", call=BOTTLENECK_CALL, verify=same_blocks),
     ModelCheck("ex4_test", call=SMALL_RESNET_CALL, same_parameters=False, held_out=digits_val_and_test,
-               threshold=0.95, metric=worse_accuracy, metric_name="accuracy (worse of validation and test)",
+               threshold=0.95, metric=worst_metric, metric_name="accuracy (worse of validation and test)",
                verify=small_resnet_rules),
     ModelCheck("ex5_test", call=RESNET_CALL, verify=same_resnet),
 ]

@@ -112,8 +112,7 @@ def same_values_and_dtypes(results, expected, names, rtol, atol):
     """Compare every result with the solution's, and the dtype of every array result too.
 
     The notebook's tests compare tensors with ``checks.check_tensor``, which rejects an answer of
-    another dtype (float64 instead of float32, say); plain lists carry no dtype and are only compared
-    by value.
+    another dtype (float64 instead of float32, say).
 
     Parameters
     ----------
@@ -133,9 +132,7 @@ def same_values_and_dtypes(results, expected, names, rtol, atol):
         if not isinstance(value, list) or len(value) != len(expected_value):
             return f"the results should be a list of {len(expected_value)} items"
         for item, expected_item, name in zip(value, expected_value, names):
-            if isinstance(item, np.ndarray) and item.dtype != expected_item.dtype:
-                return f"{name} has dtype {item.dtype}, expected {expected_item.dtype}"
-            problem = compare(item, expected_item, rtol, atol, where=f"{name} on the grader's inputs")
+            problem = compare(item, expected_item, rtol, atol, where=f"{name} on the grader's inputs", dtypes=True)
             if problem:
                 return problem
     return None

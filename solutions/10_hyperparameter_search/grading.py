@@ -4,8 +4,8 @@ import functools
 
 import numpy as np
 
+from grader.checklib import compare_results, same_layers
 from grader.specs import FunctionCheck, ModelCheck
-from grader.verify import compare
 
 # An expression for Exercise 1 that describes a built model as plain data: for each layer after the
 # input, its class, output shape, parameter count, activation, dropout rate and units; then whether
@@ -154,51 +154,21 @@ def halving_call(arguments):
             "[type(item).__name__ for item in schedule]]")
 
 
-def compare_calls(results, expected, labels, rtol=1e-4, atol=1e-5):
-    """Compare every result with the solution's, naming the call in messages.
-
-    Parameters
-    ----------
-    results, expected : list
-        The student's and the solution's exported results, one per call.
-    labels : list of str
-        What each call computes, in words, for messages.
-    rtol, atol : float
-        Tolerances for floating-point values.
-
-    Returns
-    -------
-    str or None
-        Why a result differs, or None when all match.
-    """
-    for label, value, expected_value in zip(labels, results, expected):
-        problem = compare(value, expected_value, rtol, atol, where=label)
-        if problem:
-            return problem
-    return None
-
-
 def same_architecture(model, reference):
     """Check that the best estimator's model is one that build_model makes: the same layers and activations.
 
     Parameters
     ----------
     model, reference : keras.Model
-        The student's and the solution's best models (their widths may differ).
+        The student's and the solution's best models (their widths may differ, so shapes are not compared).
 
     Returns
     -------
     str or None
         Why the architecture differs, or None.
     """
-    def describe(network):
-        return [(type(layer).__name__, getattr(getattr(layer, "activation", None), "__name__", None))
-                for layer in network.layers if type(layer).__name__ != "InputLayer"]
-
-    if describe(model) != describe(reference):
-        return (f"the best model's layers are {describe(model)}, expected {describe(reference)} "
-                "(the estimator must use build_model)")
-    return None
+    problem = same_layers(model, reference, attributes=("activation",), what="the best model")
+    return problem and f"{problem} (the estimator must use build_model)"
 
 
 def digits_test_set():
@@ -219,7 +189,7 @@ CHECKS = [
                          DESCRIBE + "(build_classifier(X=X, y=y, num_hidden=2, units=int(units), dropout=0.0))",
                          DESCRIBE + "(build_classifier(X, y, num_hidden=0, learning_rate=float(rate)))"],
                   inputs=builder_inputs,
-                  verify=functools.partial(compare_calls, rtol=1e-5, atol=1e-9, labels=[
+                  verify=functools.partial(compare_results, rtol=1e-5, atol=1e-9, labels=[
                       "the description of build_classifier(X, y) with the default arguments (its layers, then "
                       "compiled, optimizer, learning rate, loss)",
                       "the description of build_classifier(X, y, num_hidden, units, learning_rate, dropout > 0)",
@@ -233,7 +203,7 @@ CHECKS = [
                          CANONICAL + "(make_param_grid({}, {'epochs': epochs.tolist()}))",
                          CANONICAL + "(make_param_grid({}, {}))"],
                   inputs=grid_inputs,
-                  verify=functools.partial(compare_calls, labels=[
+                  verify=functools.partial(compare_results, labels=[
                       f"make_param_grid({options}) (sorted keys, then model_kwargs and fit_kwargs as sorted pairs)"
                       for options in ("units and learning rates, batch sizes and epochs",
                                       "units, dropout and num_hidden, no fit options", "no model options, epochs",
@@ -244,14 +214,14 @@ CHECKS = [
                          "all(isinstance(score, float) for score in best.values())]"
                          for name in ("units", "learning_rate", "batch_size", "dropout")],
                   inputs=search_inputs,
-                  verify=functools.partial(compare_calls, labels=[
+                  verify=functools.partial(compare_results, labels=[
                       f"[best_score_by(search, {name!r}), all its scores are Python floats] on the grader's search"
                       for name in ("units", "learning_rate", "batch_size", "dropout")])),
     FunctionCheck("ex4_test",
                   calls=[halving_call(", ".join(map(str, case))) for case in HALVING_CASES]
                   + [halving_call(", ".join(f"int(cases[{row}, {column}])" for column in range(4))) for row in range(4)],
                   inputs=halving_inputs,
-                  verify=functools.partial(compare_calls, labels=[
+                  verify=functools.partial(compare_results, labels=[
                       f"[halving_schedule{case}, the type of the schedule, the type of each round]"
                       for case in HALVING_CASES] + [
                       f"[halving_schedule(grader's case {row + 1}), the type of the schedule, the type of each round]"

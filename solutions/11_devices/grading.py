@@ -4,8 +4,9 @@ import functools
 
 import numpy as np
 
+from grader.checklib import compare_results, same_layers
 from grader.specs import FunctionCheck, ModelCheck
-from grader.verify import accuracy, compare
+from grader.verify import accuracy
 
 # An expression that is None when calling `function` with `arguments` raises a ValueError, and fails
 # the export (an AssertionError) when it returns instead. Exceptions cannot be caught in an expression.
@@ -147,35 +148,8 @@ def batches_inputs(rng):
             "sizes": rng.integers(3, 12, size=3)}
 
 
-def compare_with_dtypes(results, expected, labels):
-    """Compare every result with the solution's exactly, the dtypes of arrays included.
-
-    Parameters
-    ----------
-    results, expected : list
-        The student's and the solution's exported results, one per call.
-    labels : list of str
-        What each call computes, for messages.
-
-    Returns
-    -------
-    str or None
-        Why a result differs, or None when all match.
-    """
-    for label, value, expected_value in zip(labels, results, expected):
-        items = value if isinstance(value, list) else [value]
-        expected_items = expected_value if isinstance(expected_value, list) else [expected_value]
-        for item, expected_item in zip(items, expected_items):
-            if isinstance(item, np.ndarray) and isinstance(expected_item, np.ndarray) and item.dtype != expected_item.dtype:
-                return f"{label}: a result has dtype {item.dtype}, expected {expected_item.dtype}"
-        problem = compare(value, expected_value, 1e-6, 1e-6, where=label)
-        if problem:
-            return problem
-    return None
-
-
-def same_layers(model, reference):
-    """Check the layer classes, activations and dtype policies of a trained classifier against the solution's.
+def same_classifier_layers(model, reference):
+    """Check the layer classes, activations and dtype policies of a trained classifier, and its output dtype.
 
     Parameters
     ----------
@@ -187,12 +161,9 @@ def same_layers(model, reference):
     str or None
         Why the layers differ, or None.
     """
-    def describe(network):
-        return [(type(layer).__name__, getattr(getattr(layer, "activation", None), "__name__", None),
-                 layer.dtype_policy.name) for layer in network.layers if type(layer).__name__ != "InputLayer"]
-
-    if describe(model) != describe(reference):
-        return f"the model's layers (class, activation, dtype policy) are {describe(model)}, expected {describe(reference)}"
+    problem = same_layers(model, reference, attributes=("activation", "dtype_policy"))
+    if problem:
+        return problem
     if model.outputs[0].dtype != reference.outputs[0].dtype:
         return f"the model's output has dtype {model.outputs[0].dtype}, expected {reference.outputs[0].dtype}"
     return None
@@ -203,7 +174,7 @@ def check_trained_classifier(model, reference):
 
     The test accuracy is measured by the check's ``held_out`` and ``threshold``.
     """
-    problem = same_layers(model, reference)
+    problem = same_classifier_layers(model, reference)
     if problem:
         return problem
     x_train, y_train = digits_split("train")
@@ -248,7 +219,7 @@ CHECKS = [
                   + ["[result := matmul_on((devices.logical_device_names('GPU') + ['/CPU:0'])[0], a, b), "
                      "devices.short_name(result.device)]"],
                   inputs=matmul_inputs,
-                  verify=functools.partial(compare_with_dtypes, labels=[
+                  verify=functools.partial(compare_results, rtol=1e-6, atol=1e-6, dtypes=True, labels=[
                       f"[matmul_on(logical CPU number {index + 1} of the grader's order, a, b), its device]"
                       for index in range(4)] + ["[matmul_on(the first GPU, or CPU:0, a, b), its device]"])),
     FunctionCheck("ex2_test",
@@ -258,7 +229,7 @@ CHECKS = [
                          RAISES_VALUE_ERROR.format(function="make_cpu_strategy", arguments="int(low)"),
                          RAISES_VALUE_ERROR.format(function="make_cpu_strategy", arguments="int(high)")],
                   inputs=strategy_inputs,
-                  verify=functools.partial(compare_with_dtypes, labels=[
+                  verify=functools.partial(compare_results, rtol=1e-6, atol=1e-6, dtypes=True, labels=[
                       "[the class, replicas, devices and cross_device_ops of make_cpu_strategy(count)]",
                       "[the class, replicas, devices and cross_device_ops of make_cpu_strategy(len(cpu_devices))]",
                       "[the class, replicas, devices and cross_device_ops of make_cpu_strategy(1)]",
@@ -276,7 +247,7 @@ CHECKS = [
                                                arguments=CPU_STRATEGY.format(count=count) + f", int(uneven[{index}])")
                      for index, count in enumerate([3, 4])],
                   inputs=batch_size_inputs,
-                  verify=functools.partial(compare_with_dtypes, labels=[
+                  verify=functools.partial(compare_results, rtol=1e-6, atol=1e-6, dtypes=True, labels=[
                       f"[{function}(strategy with {replicas} replicas, the grader's size), it is an int]"
                       for replicas in range(1, 5)
                       for function in ("compute_global_batch_size", "compute_per_replica_batch_size")]
@@ -286,7 +257,7 @@ CHECKS = [
                   calls=[batches_call(count, suffix, index)
                          for index, (count, suffix) in enumerate([(2, ""), (3, ""), (1, "_flat")])],
                   inputs=batches_inputs,
-                  verify=functools.partial(compare_with_dtypes, labels=[
+                  verify=functools.partial(compare_results, rtol=1e-6, atol=1e-6, dtypes=True, labels=[
                       f"[is a DistributedDataset, steps, (slices, features shape, labels shape) of the steps, every "
                       f"example keeps its label, the first step is unshuffled] for {count} replicas"
                       for count in (2, 3, 1)])),

@@ -127,3 +127,54 @@ def test_a_model_with_a_lambda_layer_is_never_run(tmp_path, keras):
     with pytest.raises(verify.ExportError, match="could not be loaded safely"):
         verify.load_model(tmp_path / "student" / "ex1_test.keras")
     assert not marker.exists(), "the Lambda layer's code must not run in the verifier"
+
+
+def test_compare_ignores_dtypes_by_default():
+    assert verify.compare(np.array([1, 2], dtype="int32"), np.array([1, 2], dtype="int64"), rtol=0, atol=0) is None
+
+
+def test_compare_with_dtypes_rejects_another_integer_dtype():
+    problem = verify.compare(np.array([1, 2], dtype="int32"), np.array([1, 2], dtype="int64"), rtol=0, atol=0,
+                             dtypes=True)
+    assert problem == "the result has dtype int32, expected int64"
+
+
+def test_compare_with_dtypes_rejects_float64_for_float32():
+    problem = verify.compare(np.zeros(3), np.zeros(3, dtype="float32"), rtol=1e-4, atol=1e-5, where="x", dtypes=True)
+    assert problem == "x has dtype float64, expected float32"
+
+
+def test_compare_with_dtypes_accepts_the_same_dtype_within_tolerance():
+    value, expected = np.array([1.0, 2.0], dtype="float32"), np.array([1.0, 2.0 + 1e-7], dtype="float32")
+    assert verify.compare(value, expected, rtol=1e-4, atol=1e-5, dtypes=True) is None
+
+
+def test_compare_with_dtypes_requires_an_array_where_one_is_expected():
+    problem = verify.compare([1.0, 2.0], np.array([1.0, 2.0], dtype="float32"), rtol=1e-4, atol=1e-5, dtypes=True)
+    assert problem == "the result should be a tensor of dtype float32, got a list"
+
+
+def test_compare_with_dtypes_looks_inside_lists_and_dicts():
+    expected = {"outputs": [np.zeros(2, dtype="float32"), np.zeros(2, dtype="int64")]}
+    value = {"outputs": [np.zeros(2, dtype="float32"), np.zeros(2, dtype="int32")]}
+    problem = verify.compare(value, expected, rtol=1e-4, atol=1e-5, dtypes=True)
+    assert problem == "the result['outputs'][1] has dtype int32, expected int64"
+
+
+def test_compare_with_dtypes_rejects_an_int_for_a_float():
+    assert verify.compare(2, 2.0, rtol=1e-4, atol=1e-5) is None
+    assert verify.compare(2, 2.0, rtol=1e-4, atol=1e-5, dtypes=True) == "the result is the int 2, expected the float 2.0"
+
+
+def test_compare_with_dtypes_rejects_a_bool_for_an_int():
+    assert verify.compare(True, 1, rtol=0, atol=0, dtypes=True) == "the result is True, expected 1"
+
+
+def test_function_check_with_dtypes_fails_a_result_of_another_dtype(tmp_path):
+    check = FunctionCheck("ex1_test", calls=["double(values)"], dtypes=True)
+    loose = FunctionCheck("ex1_test", calls=["double(values)"])
+    write_export(tmp_path / "reference", "ex1_test", [encode_array(np.array([2, 4], dtype="int64"))])
+    write_export(tmp_path / "student", "ex1_test", [encode_array(np.array([2, 4], dtype="int32"))])
+    assert verify.verify_function(loose, tmp_path / "student", tmp_path / "reference") is None
+    assert verify.verify_function(check, tmp_path / "student", tmp_path / "reference") == (
+        "double(values) on the grader's inputs has dtype int32, expected int64")
