@@ -18,7 +18,7 @@ from nbgrader.plugins import CsvExportPlugin
 from tqdm import tqdm
 
 from . import notebooks, parallel, sandbox, workspace
-from .specs import SpecError
+from .specs import ChapterSpec, SpecError
 from .trusted import TrustedScoring, TrustedScoringError, apply_verdicts
 from .config import cell_timeout, make_config
 from .nbgrader_api import NbgraderStepError, make_api, run_step
@@ -264,11 +264,7 @@ def _grade_in_parallel(api, config, submitted: Path, source: Path, pairs: list[t
         result = SubmissionResult(student, assignment, "error", message=validate_submission(folder, source / assignment))
         if not result.message:
             try:
-                if assignment not in generated:
-                    run_step(api.generate_assignment(assignment, force=True, create=True),
-                             f"generate_assignment {assignment}")
-                    generated.add(assignment)
-                spec = trusted.prepare(assignment, source / assignment)
+                spec = prepare_assignment(api, assignment, source / assignment, generated, trusted)
                 reference = trusted.reference_folder(assignment) if spec is not None else None
                 tasks.append(parallel.make_task(student, assignment, folder, source / assignment, reference,
                                                 trusted.seed, timeout, limits))
@@ -287,11 +283,7 @@ def _grade_in_parallel(api, config, submitted: Path, source: Path, pairs: list[t
         if result.status == "graded":
             parallel.install_outcome(config.CourseDirectory.root, task, outcome, config.CourseDirectory.db_url)
             if feedback:
-                try:
-                    run_step(api.generate_feedback(task["assignment"], task["student"]),
-                             f"generate_feedback {task['student']}/{task['assignment']}")
-                except NbgraderStepError as failure:
-                    result.message = f"graded, but no feedback page: {failure}"
+                write_feedback(api, result)
         results[key] = result
 
     parallel.run_tasks(tasks, workers, scheduler, progress, on_done)
@@ -302,8 +294,8 @@ def grade_submission(api, config, folder: Path, source: Path, generated: set[str
                      trusted: TrustedScoring | None = None) -> SubmissionResult:
     """Validate and autograde one submission folder (``<student>/<assignment>``).
 
-    ``generated`` holds the assignments already generated into the gradebook during this run;
-    the first submission of an assignment generates it. With ``trusted``, the exercises that the
+    ``generated`` holds the assignments already generated into the gradebook during this run (see
+    :func:`prepare_assignment`). With ``trusted``, the exercises that the
     assignment's ``grading.py`` checks are scored by the verifier instead of the kernel.
     """
     student, assignment = folder.parent.name, folder.name
@@ -311,11 +303,7 @@ def grade_submission(api, config, folder: Path, source: Path, generated: set[str
     if result.message:
         return result
     try:
-        if assignment not in generated:
-            run_step(api.generate_assignment(assignment, force=True, create=True), f"generate_assignment {assignment}")
-            generated.add(assignment)
-        if trusted is not None:
-            trusted.prepare(assignment, source)
+        prepare_assignment(api, assignment, source, generated, trusted)
         run_step(api.autograde(assignment, student, force=True, create=True), f"autograde {student}/{assignment}")
         autograded = Path(config.CourseDirectory.root) / "autograded" / student / assignment
         if trusted is not None:
@@ -329,12 +317,31 @@ def grade_submission(api, config, folder: Path, source: Path, generated: set[str
         result.status, result.message = "error", str(error)
         return result
     if feedback:
-        try:
-            run_step(api.generate_feedback(assignment, student), f"generate_feedback {student}/{assignment}")
-        except NbgraderStepError as error:
-            # The grades are in the gradebook; only the feedback page is missing, and the message says so.
-            result.message = f"graded, but no feedback page: {error}"
+        write_feedback(api, result)
     return result
+
+
+def prepare_assignment(api, assignment: str, source: Path, generated: set[str],
+                       trusted: TrustedScoring | None) -> ChapterSpec | None:
+    """Generate ``assignment`` into the gradebook (once per run) and prepare its trusted checks.
+
+    ``generated`` holds the assignments already generated during this run. Returns the
+    assignment's checks, or None when it has none (or ``trusted`` is None).
+    """
+    if assignment not in generated:
+        run_step(api.generate_assignment(assignment, force=True, create=True), f"generate_assignment {assignment}")
+        generated.add(assignment)
+    return trusted.prepare(assignment, source) if trusted is not None else None
+
+
+def write_feedback(api, result: SubmissionResult) -> None:
+    """Write the feedback page of a graded submission; a failure is noted in ``result.message``."""
+    try:
+        run_step(api.generate_feedback(result.assignment, result.student),
+                 f"generate_feedback {result.student}/{result.assignment}")
+    except NbgraderStepError as error:
+        # The grades are in the gradebook; only the feedback page is missing, and the message says so.
+        result.message = f"graded, but no feedback page: {error}"
 
 
 def register_students(db_url: str, students: list[str]) -> None:
