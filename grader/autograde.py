@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import secrets
@@ -41,7 +42,9 @@ class SubmissionResult:
     message : str
         What went wrong, for ``"error"``.
     seconds : float
-        Wall-clock grading time.
+        Wall-clock time of grading this submission. The work done once per assignment and run
+        (generating it into the gradebook, and running the solution for the reference exports,
+        whose time is in :attr:`GradingRun.reference_usage`) is not counted.
     measurements : dict
         What the grader measured on held-out data for model checks, by ``grade_id``
         (``{"metric", "value", "threshold", "lower_is_better"}``; see :func:`grader.verify.measure`).
@@ -238,13 +241,11 @@ def _grade_in_order(api, config, submitted: Path, source: Path, pairs: list[tupl
     results = []
     generated: set[str] = set()
     for student, assignment in tqdm(pairs, desc="Grading", unit="submission", disable=not progress, file=sys.stderr):
-        started = time.perf_counter()
         if assignment not in known:
             result = unknown_assignment(student, assignment, source, known)
         else:
             result = grade_submission(api, config, submitted / student / assignment, source / assignment,
                                       generated, feedback, trusted)
-        result.seconds = time.perf_counter() - started
         results.append(result)
     return results
 
@@ -252,7 +253,23 @@ def _grade_in_order(api, config, submitted: Path, source: Path, pairs: list[tupl
 def _grade_in_parallel(api, config, submitted: Path, source: Path, pairs: list[tuple[str, str]], known: set[str],
                        trusted: TrustedScoring, feedback: bool, progress: bool, workers: int, scheduler: str | None,
                        timeout: int | None, limits: sandbox.Limits, sandboxes: set[str]) -> list[SubmissionResult]:
-    """Grade the submissions as tasks on workers and merge their scores here (see :mod:`grader.parallel`)."""
+    """Grade the submissions as tasks on workers and merge their scores here (see :mod:`grader.parallel`).
+
+    The workers (or the cluster) are reached first, so that a wrong scheduler address stops the run
+    before the solutions run for their reference exports.
+    """
+    executor, release = parallel.open_executor(workers, scheduler)
+    try:
+        return _grade_tasks(api, config, submitted, source, pairs, known, trusted, feedback, progress, executor,
+                            timeout, limits, sandboxes)
+    finally:
+        release()
+
+
+def _grade_tasks(api, config, submitted: Path, source: Path, pairs: list[tuple[str, str]], known: set[str],
+                 trusted: TrustedScoring, feedback: bool, progress: bool, executor: concurrent.futures.Executor,
+                 timeout: int | None, limits: sandbox.Limits, sandboxes: set[str]) -> list[SubmissionResult]:
+    """Make one task per submission, run the tasks on ``executor`` and merge each outcome as it comes."""
     results: dict[tuple[str, str], SubmissionResult] = {}
     tasks = []
     generated: set[str] = set()
@@ -286,7 +303,7 @@ def _grade_in_parallel(api, config, submitted: Path, source: Path, pairs: list[t
                 write_feedback(api, result)
         results[key] = result
 
-    parallel.run_tasks(tasks, workers, scheduler, progress, on_done)
+    parallel.run_tasks(tasks, 1, None, progress, on_done, executor=executor)
     return [results[pair] for pair in pairs]
 
 
@@ -302,8 +319,10 @@ def grade_submission(api, config, folder: Path, source: Path, generated: set[str
     result = SubmissionResult(student, assignment, "error", message=validate_submission(folder, source))
     if result.message:
         return result
+    started = time.perf_counter()
     try:
         prepare_assignment(api, assignment, source, generated, trusted)
+        started = time.perf_counter()  # The preparation is once per run: it is not this submission's time.
         run_step(api.autograde(assignment, student, force=True, create=True), f"autograde {student}/{assignment}")
         autograded = Path(config.CourseDirectory.root) / "autograded" / student / assignment
         if trusted is not None:
@@ -315,9 +334,11 @@ def grade_submission(api, config, folder: Path, source: Path, generated: set[str
         result.status = "graded"
     except (NbgraderStepError, SpecError, TrustedScoringError) as error:
         result.status, result.message = "error", str(error)
+        result.seconds = time.perf_counter() - started
         return result
     if feedback:
         write_feedback(api, result)
+    result.seconds = time.perf_counter() - started
     return result
 
 

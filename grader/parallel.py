@@ -36,6 +36,9 @@ from tqdm import tqdm
 #: Largest total size of the files of one submission or one source assignment that a task carries.
 MAX_TASK_BYTES = 200 * 1024**2
 
+#: How long to keep trying to reach a Dask scheduler before grading stops with an error.
+CONNECT_TIMEOUT = "30s"
+
 #: One task at a time per worker process: grading changes process-wide state (environment, signals).
 _TASK_LOCK = threading.Lock()
 
@@ -172,7 +175,7 @@ def open_executor(workers: int, scheduler: str | None) -> tuple[concurrent.futur
             from distributed import Client
         except ImportError as error:
             raise RuntimeError("grading on a cluster needs Dask: pip install 'tfcourse[cluster]'") from error
-        client = Client(scheduler, timeout="30s", set_as_default=False)
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
         executor = client.get_executor(pure=False)
 
         def release() -> None:
@@ -187,14 +190,20 @@ def open_executor(workers: int, scheduler: str | None) -> tuple[concurrent.futur
 
 
 def run_tasks(tasks: list[dict], workers: int, scheduler: str | None, progress: bool,
-              on_done: Callable[[dict, dict | None, str], None]) -> None:
+              on_done: Callable[[dict, dict | None, str], None],
+              executor: concurrent.futures.Executor | None = None) -> None:
     """Run ``tasks`` and call ``on_done(task, outcome, error)`` as each finishes, in the calling thread.
 
-    ``outcome`` is None and ``error`` says why when the task or its worker failed.
+    ``outcome`` is None and ``error`` says why when the task or its worker failed. ``executor`` is
+    one that the caller opened with :func:`open_executor` and releases itself; without it, one is
+    opened for ``workers`` or ``scheduler`` and released here.
     """
     if not tasks:
         return
-    executor, release = open_executor(workers, scheduler)
+    if executor is None:
+        executor, release = open_executor(workers, scheduler)
+    else:
+        release = lambda: None  # noqa: E731 - the caller owns the executor.
     try:
         futures = {executor.submit(grade_task, task): task for task in tasks}
         bar = tqdm(total=len(tasks), desc="Grading", unit="submission", disable=not progress, file=sys.stderr)

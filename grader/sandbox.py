@@ -329,6 +329,56 @@ def _die_with_parent(signum: int = signal.SIGKILL) -> None:
         pass
 
 
+def _become_subreaper() -> bool:
+    """Adopt this process's orphaned descendants (Linux only); return whether that worked.
+
+    A process that the kernel starts in a session of its own escapes the kill of the kernel's process
+    group. As a child subreaper the launcher inherits such processes when their parent dies, instead
+    of init, so :func:`_kill_orphans` can still find them. Bubblewrap's process namespace does the
+    same on its own; this covers kernels that run without it.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def _children(pid: int, proc: Path = Path("/proc")) -> list[int]:
+    """Return the ids of the processes whose parent is ``pid``, read from ``/proc`` ([] without it)."""
+    found = []
+    for entry in proc.glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # The process ended while the folder was read.
+        # The command name, in parentheses, may hold spaces: the state and parent id follow its end.
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and fields[1] == str(pid):
+            found.append(int(entry.name))
+    return found
+
+
+def _kill_orphans(rounds: int = 100) -> None:
+    """Kill and reap every process left to this launcher, until none is left (see :func:`_become_subreaper`)."""
+    for _ in range(rounds):
+        children = _children(os.getpid())
+        if not children:
+            return
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+
+
 def launch(policy: Policy, connection_file: str, work_dir: Path, kernel_arguments: list[str] = ()) -> int:
     """Start the kernel for ``connection_file`` under ``policy`` and wait for it.
 
@@ -336,7 +386,7 @@ def launch(policy: Policy, connection_file: str, work_dir: Path, kernel_argument
     history file).
 
     The kernel is killed, with everything it started, when the whole-notebook time limit expires or
-    when the launcher is told to stop.
+    when the launcher is told to stop; processes that it left behind when it exited are killed too.
 
     Returns
     -------
@@ -345,15 +395,18 @@ def launch(policy: Policy, connection_file: str, work_dir: Path, kernel_argument
     """
     kernel = [policy.python, "-m", "ipykernel_launcher", "-f", connection_file, *kernel_arguments]
     scratch = prepare_scratch(Path(policy.scratch_dir), work_dir)
+    _become_subreaper()
     child = start(policy, kernel, work_dir, writable=[scratch, Path(policy.runtime_dir)])
 
     def stop(signum, frame):  # noqa: ARG001 - the signal handler's signature.
-        # No wait() here: the handler may interrupt a wait() that holds Popen's lock. The process
-        # group dies at once, and init reaps it once the launcher has exited.
+        # No Popen.wait() here: the handler may interrupt one that holds Popen's lock. os.waitpid takes
+        # no lock; once the kernel is reaped, what it left behind has been handed to this launcher.
         try:
             os.killpg(child.pid, signal.SIGKILL)
-        except ProcessLookupError:
+            os.waitpid(child.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
             pass
+        _kill_orphans()
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
@@ -367,6 +420,7 @@ def launch(policy: Policy, connection_file: str, work_dir: Path, kernel_argument
               "the kernel was stopped", file=sys.stderr)
         _kill_group(child)
         status = WALL_CLOCK_EXIT
+    _kill_orphans()
     return status
 
 

@@ -2,8 +2,9 @@
 
 The grader executes every cell of both notebooks, so the same runs also check what nbval would check
 with ``--nbval-lax``: no cell of the solution raises, and in the release only the exercise cells
-(answers and their tests) raise. That is why pytest runs nbval over ``course/`` only: running it over
-``solutions/`` as well would execute every solution a second time and find nothing new.
+(answers and their tests) raise. That is why ``make test`` runs nbval over chapter 1 only (to keep its
+set-up working): running it over every notebook of ``course/`` or ``solutions/`` as well would
+execute each of them again and find nothing new. ``make nbval`` still runs it over ``course/``.
 """
 
 import shutil

@@ -5,12 +5,14 @@ The fixtures are submissions of the mini assignment in tests/fixtures/source/min
 """
 
 import csv
+import time
 
 import pytest
 from nbgrader.api import Gradebook
 
 from grader import autograde, notebooks, sandbox
-from tests.grader.conftest import NEEDS_SANDBOX, SEPARATE_RUNS, TIMEOUT
+from grader.trusted import TrustedScoring
+from tests.grader.conftest import LIMITS, NEEDS_SANDBOX, SEED, SEPARATE_RUNS, TIMEOUT, submit
 
 
 def scores(result):
@@ -107,3 +109,24 @@ def test_unknown_assignment_is_an_error(tmp_path, fixtures):
 def test_discover_requires_the_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         autograde.discover(tmp_path / "missing")
+
+
+def test_a_submissions_time_leaves_out_the_reference_run(tmp_path, fixtures, monkeypatch):
+    # The reference run is made 3 s longer: the first submission graded after it must not count them.
+    run_reference = TrustedScoring._run_reference
+
+    def slow_reference_run(self, *args):
+        run_reference(self, *args)
+        time.sleep(3)
+
+    monkeypatch.setattr(TrustedScoring, "_run_reference", slow_reference_run)
+    submitted = tmp_path / "submitted"
+    submit(submitted, "reference_solution")
+    started = time.perf_counter()
+    run = autograde.grade(submitted, tmp_path / "grading", fixtures / "source", timeout=TIMEOUT, progress=False,
+                          limits=LIMITS, seed=SEED)
+    total = time.perf_counter() - started
+    result = run.results[0]
+    assert result.status == "graded", result.message
+    assert run.reference_usage["mini"]["seconds"] > 0
+    assert 0 < result.seconds < total - 3

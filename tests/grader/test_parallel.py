@@ -6,6 +6,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader import autograde, parallel
+from grader.trusted import TrustedScoring
 from tests.conftest import FIXTURES
 from tests.grader.conftest import LIMITS, SEED, TIMEOUT, submit
 from tests.grader.test_attacks import EXPECTED
@@ -84,13 +85,17 @@ def test_a_failed_task_becomes_an_error_result_and_the_batch_goes_on():
                for _, outcome, error in done)
 
 
-def test_an_unreachable_scheduler_is_a_clear_error(tmp_path):
+def test_an_unreachable_scheduler_is_a_clear_error_before_any_notebook_runs(tmp_path, monkeypatch):
     pytest.importorskip("distributed")
+    monkeypatch.setattr(parallel, "CONNECT_TIMEOUT", "2s")
+    reference_runs = []
+    monkeypatch.setattr(TrustedScoring, "_run_reference", lambda self, *args: reference_runs.append(args))
     submitted = tmp_path / "submitted"
     submit(submitted, "reference_solution")
     with pytest.raises(OSError, match="127.0.0.1:9"):
         autograde.grade(submitted, tmp_path / "grading", FIXTURES / "source", timeout=TIMEOUT, progress=False,
                         limits=LIMITS, seed=SEED, scheduler="tcp://127.0.0.1:9")
+    assert reference_runs == []
 
 
 def test_workers_must_be_positive(tmp_path):

@@ -1,6 +1,7 @@
 """The kernel sandbox: its command line, environment, scratch folder and what it really blocks."""
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -127,3 +128,33 @@ def test_gpu_device_files_are_bound_only_where_they_exist(tmp_path):
     options = sandbox.gpu_binds(tmp_path)
     assert options[:3] == ["--dev-bind", str(tmp_path / "nvidia-uvm"), str(tmp_path / "nvidia-uvm")]
     assert options.count("--dev-bind") == 3 and options[-3:] == ["--ro-bind", "/sys", "/sys"]
+
+
+def test_children_are_read_from_proc_even_with_odd_command_names(tmp_path):
+    for pid, stat in {"101": "101 (python) S 7 101 101", "102": "102 (sleep ) 7 (x)) S 7 1 1",
+                      "103": "103 (bash) S 70 103 103", "self": "0 (x) S 7"}.items():
+        (tmp_path / pid).mkdir()
+        (tmp_path / pid / "stat").write_text(stat)
+    (tmp_path / "104").mkdir()  # A process that ended while /proc was read: no stat file any more.
+    assert sorted(sandbox._children(7, proc=tmp_path)) == [101, 102]
+
+
+def test_orphans_left_to_the_launcher_are_killed(tmp_path):
+    # A subreaper in a child process: its child starts a detached grandchild in a new session and exits,
+    # as a kernel that started a background process would; the grandchild must be found and killed.
+    code = (
+        "import os, subprocess, sys, time\n"
+        "from grader import sandbox\n"
+        "assert sandbox._become_subreaper()\n"
+        "subprocess.run([sys.executable, '-c', \"import subprocess; subprocess.Popen(['sleep', '4243'], "
+        "start_new_session=True)\"], check=True)\n"
+        "time.sleep(0.5)\n"
+        "orphans = sandbox._children(os.getpid())\n"
+        "print(len(orphans))\n"
+        "sandbox._kill_orphans()\n"
+        "print(len(sandbox._children(os.getpid())), all(not os.path.exists(f'/proc/{pid}') for pid in orphans))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                               cwd=Path(__file__).resolve().parents[2])
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["1", "0", "True"]
