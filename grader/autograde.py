@@ -303,7 +303,7 @@ def _grade_tasks(api, config, submitted: Path, source: Path, pairs: list[tuple[s
                 write_feedback(api, result)
         results[key] = result
 
-    parallel.run_tasks(tasks, 1, None, progress, on_done, executor=executor)
+    parallel.run_tasks(tasks, executor, progress, on_done)
     return [results[pair] for pair in pairs]
 
 

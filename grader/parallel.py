@@ -189,37 +189,29 @@ def open_executor(workers: int, scheduler: str | None) -> tuple[concurrent.futur
     return executor, lambda: executor.shutdown(wait=True, cancel_futures=True)
 
 
-def run_tasks(tasks: list[dict], workers: int, scheduler: str | None, progress: bool,
-              on_done: Callable[[dict, dict | None, str], None],
-              executor: concurrent.futures.Executor | None = None) -> None:
-    """Run ``tasks`` and call ``on_done(task, outcome, error)`` as each finishes, in the calling thread.
+def run_tasks(tasks: list[dict], executor: concurrent.futures.Executor, progress: bool,
+              on_done: Callable[[dict, dict | None, str], None]) -> None:
+    """Run ``tasks`` on ``executor`` and call ``on_done(task, outcome, error)`` as each finishes.
 
-    ``outcome`` is None and ``error`` says why when the task or its worker failed. ``executor`` is
-    one that the caller opened with :func:`open_executor` and releases itself; without it, one is
-    opened for ``workers`` or ``scheduler`` and released here.
+    ``on_done`` runs in the calling thread; ``outcome`` is None and ``error`` says why when the task
+    or its worker failed. The caller opens the executor first, so that a cluster that cannot be
+    reached is an error before any work, and releases it (see :func:`open_executor`).
     """
     if not tasks:
         return
-    if executor is None:
-        executor, release = open_executor(workers, scheduler)
-    else:
-        release = lambda: None  # noqa: E731 - the caller owns the executor.
-    try:
-        futures = {executor.submit(grade_task, task): task for task in tasks}
-        bar = tqdm(total=len(tasks), desc="Grading", unit="submission", disable=not progress, file=sys.stderr)
-        for future in concurrent.futures.as_completed(futures):
-            task = futures[future]
-            try:
-                outcome, error = future.result(), ""
-            except Exception as failure:  # noqa: BLE001 - one failed task must not stop the batch.
-                outcome = None
-                error = f"the worker grading this submission failed ({type(failure).__name__}: {str(failure)[:300]})"
-                traceback.print_exception(failure, file=sys.stderr)
-            on_done(task, outcome, error)
-            bar.update()
-        bar.close()
-    finally:
-        release()
+    futures = {executor.submit(grade_task, task): task for task in tasks}
+    bar = tqdm(total=len(tasks), desc="Grading", unit="submission", disable=not progress, file=sys.stderr)
+    for future in concurrent.futures.as_completed(futures):
+        task = futures[future]
+        try:
+            outcome, error = future.result(), ""
+        except Exception as failure:  # noqa: BLE001 - one failed task must not stop the batch.
+            outcome = None
+            error = f"the worker grading this submission failed ({type(failure).__name__}: {str(failure)[:300]})"
+            traceback.print_exception(failure, file=sys.stderr)
+        on_done(task, outcome, error)
+        bar.update()
+    bar.close()
 
 
 def install_outcome(root: Path, task: dict, outcome: dict, db_url: str) -> None:

@@ -78,8 +78,12 @@ def test_a_dask_cluster_on_loopback_gives_the_sequential_scores(tmp_path):
 def test_a_failed_task_becomes_an_error_result_and_the_batch_goes_on():
     done = []
     good = {"student": "a", "assignment": "mini"}  # Lacks every other key: the worker raises KeyError.
-    parallel.run_tasks([good, {"student": "b", "assignment": "mini"}], workers=2, scheduler=None, progress=False,
-                       on_done=lambda task, outcome, error: done.append((task["student"], outcome, error)))
+    executor, release = parallel.open_executor(workers=2, scheduler=None)
+    try:
+        parallel.run_tasks([good, {"student": "b", "assignment": "mini"}], executor, progress=False,
+                           on_done=lambda task, outcome, error: done.append((task["student"], outcome, error)))
+    finally:
+        release()
     assert sorted(student for student, _, _ in done) == ["a", "b"]
     assert all(outcome is None and error.startswith("the worker grading this submission failed (KeyError")
                for _, outcome, error in done)
