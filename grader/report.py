@@ -39,8 +39,13 @@ class ExerciseResult:
 
 
 def failure_message(cell, timeout: int | None = None) -> str:
-    """Explain in one line why an executed test cell failed, or return '' when it did not."""
-    for output in cell.get("outputs", []):
+    """Explain in one line why an executed test cell failed, or return '' when it did not.
+
+    An error says what to fix, so the first error of the cell is preferred to anything the cell wrote
+    to standard error before it (TensorFlow's C++ notices, say, which also score 0).
+    """
+    outputs = cell.get("outputs", [])
+    for output in outputs:
         if output.get("output_type") == "error":
             name, value = output.get("ename", "Error"), str(output.get("evalue", "")).strip()
             if name in ("CellTimeoutError", "KeyboardInterrupt"):
@@ -50,6 +55,7 @@ def failure_message(cell, timeout: int | None = None) -> str:
                 return "NotImplementedError: the exercise has not been answered yet"
             text = f"{name}: {value.splitlines()[0] if value else ''}".strip()
             return text[:MAX_MESSAGE]
+    for output in outputs:
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             first = str(output.get("text", "")).strip().splitlines()
             return ("the cell wrote to standard error, which scores 0: " + (first[0] if first else ""))[:MAX_MESSAGE]

@@ -1,4 +1,5 @@
-"""Every chapter through the real grader: the solution scores full marks, the release scores 0.
+"""Every chapter through the real grader: the solution scores full marks, the release scores 0, and
+every committed wrong answer (``tests/fixtures/wrong_answers/``) scores 0 with its own message.
 
 The grader executes every cell of both notebooks, so the same runs also check what nbval would check
 with ``--nbval-lax``: no cell of the solution raises, and in the release only the exercise cells
@@ -14,6 +15,7 @@ import nbformat
 import pytest
 
 from grader import autograde, notebooks, paths
+from tests import wrong_answers
 from tests.conftest import REPO
 
 CHAPTERS = paths.assignments(REPO / "solutions")
@@ -32,13 +34,18 @@ def cells_with_errors(notebook_path: Path) -> list[tuple[int, str, bool]]:
 
 
 def grade_chapter(chapter: str, tmp_path: Path) -> None:
-    """Grade the solution and the untouched release of ``chapter`` and check both outcomes."""
+    """Grade the solution, the untouched release and the wrong answers of ``chapter`` and check each outcome.
+
+    The wrong answers are graded in the same run, so they share the run's one reference run of the
+    solution; each is a short notebook (see :mod:`tests.wrong_answers`).
+    """
     submitted = tmp_path / "submitted"
     for student, origin in (("reference", REPO / "solutions"), ("untouched", REPO / "course")):
         folder = submitted / student / chapter
         folder.mkdir(parents=True)
         for notebook in (origin / chapter).glob("*.ipynb"):
             shutil.copyfile(notebook, folder / notebook.name)
+    wrong = wrong_answers.submit(chapter, submitted)
     run = autograde.grade(submitted, tmp_path / "grading", REPO / "solutions", feedback=False, progress=False)
     results = {result.student: result for result in run.results}
     autograded = tmp_path / "grading" / "autograded"
@@ -61,6 +68,12 @@ def grade_chapter(chapter: str, tmp_path: Path) -> None:
         outside_exercises = [(index, name) for index, name, exercise in errors if not exercise]
         assert outside_exercises == [], f"cells of the release {executed.name} raised outside the exercises"
         assert errors, "the untouched release must fail its exercises"
+
+    for student, answers in wrong.items():
+        assert wrong_answers.problems(chapter, student, answers, results[student], autograded / student / chapter) == []
+    counts = wrong_answers.count_by_exercise(chapter)
+    assert sorted(counts) == sorted(e.grade_id for e in reference.exercises) and min(counts.values()) >= 2, (
+        f"every exercise needs at least two committed wrong answers: {counts}")
 
 
 def chapter_class(chapter: str) -> type:

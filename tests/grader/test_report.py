@@ -18,6 +18,12 @@ def test_failure_messages():
     assert len(failure_message(error_cell("ValueError", "x" * 5000))) == 400
 
 
+def test_an_error_says_more_than_the_standard_error_before_it():
+    noisy = {"outputs": [{"output_type": "stream", "name": "stderr", "text": "E0000 oneDNN supports DT_INT32 ...\n"},
+                         *error_cell("CheckFailed", "result has shape (2, 4, 1, 3), expected (2, 4, 3, 1)")["outputs"]]}
+    assert failure_message(noisy) == "CheckFailed: result has shape (2, 4, 1, 3), expected (2, 4, 3, 1)"
+
+
 def test_table_lists_each_exercise_and_the_total():
     table = format_table([ExerciseResult("ex1_test", 2, 2), ExerciseResult("ex2_test", 0, 3, "CheckFailed: no")],
                          title="Chapter mini")
