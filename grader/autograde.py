@@ -21,6 +21,7 @@ from tqdm import tqdm
 from . import notebooks, parallel, sandbox, workspace
 from .specs import ChapterSpec, SpecError
 from .trusted import TrustedScoring, TrustedScoringError, apply_verdicts
+from .cell_metadata import notes_in
 from .config import cell_timeout, make_config
 from .nbgrader_api import NbgraderStepError, make_api, run_step
 from .paths import assignments as list_assignments
@@ -48,6 +49,9 @@ class SubmissionResult:
     measurements : dict
         What the grader measured on held-out data for model checks, by ``grade_id``
         (``{"metric", "value", "threshold", "lower_is_better"}``; see :func:`grader.verify.measure`).
+    notes : list of str
+        The grader's notes about the submission's cells (a pasted copy of a test cell, say; see
+        :mod:`grader.cell_metadata`).
     """
 
     student: str
@@ -57,6 +61,7 @@ class SubmissionResult:
     message: str = ""
     seconds: float = 0.0
     measurements: dict[str, dict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -331,6 +336,7 @@ def grade_submission(api, config, folder: Path, source: Path, generated: set[str
             result.measurements = {v.grade_id: v.measured for v in verdicts if v.measured is not None}
         result.exercises = exercise_results(config.CourseDirectory.db_url, assignment, student, autograded,
                                             cell_timeout(config))
+        result.notes = [note for executed in sorted(autograded.glob("*.ipynb")) for note in notes_in(executed)]
         result.status = "graded"
     except (NbgraderStepError, SpecError, TrustedScoringError) as error:
         result.status, result.message = "error", str(error)
@@ -384,4 +390,5 @@ def format_summary(results: list[SubmissionResult]) -> str:
     for r in results:
         outcome = f"{r.score:g} / {r.max_score:g}" if r.status == "graded" else f"ERROR: {r.message}"
         lines.append(f"{r.student:<20} {r.assignment:<24} {outcome}  ({r.seconds:.1f} s)")
+        lines.extend(f"{'':<20} note: {note}" for note in r.notes)
     return "\n".join(lines)

@@ -56,6 +56,8 @@ def cmd_check(args) -> int:
         print(f"error: {result.message}", file=sys.stderr)
         return 2
     print(format_table(result.exercises, title=f"Chapter {result.assignment}: {args.notebook}"))
+    for note in result.notes:
+        print(f"Note from the grader: {note}")
     print(f"\nChecked in {result.seconds:.0f} s by executing the notebook with the hidden tests.")
     return 0
 

@@ -13,6 +13,8 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
+from .sandbox import take_stop_reason
+
 KERNEL_DIED = "KernelDied"
 
 
@@ -50,7 +52,10 @@ class ResilientExecute(Execute):
             return cell, resources
         except DeadKernelError:
             self._died_in_cell = index
+            # The sandbox's launcher says why when it stopped the kernel itself (a limit).
+            reason = take_stop_reason(self.km.connection_file) if self.km is not None else ""
             cell.setdefault("outputs", []).append(error_output(KERNEL_DIED, (
+                f"the kernel stopped while running this cell: {reason}" if reason else
                 "the kernel stopped while running this cell: the code exited the Python process "
                 "(os._exit), crashed, ran out of memory, or the notebook passed its total time limit")))
             return cell, resources

@@ -26,10 +26,12 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from .export_data import encode_array
+from .sandbox import RESERVED_FOLDER
 from .specs import ChapterSpec, FunctionCheck
 
-#: The folder, inside the kernel's working folder, that receives the exports.
-EXPORT_FOLDER = ".tfcourse-export"
+#: The folder, inside the kernel's working folder, that receives the exports (with a size cap of its own
+#: where the sandbox caps the working folder).
+EXPORT_FOLDER = RESERVED_FOLDER
 
 #: Metadata that marks the appended cell, so that it can be removed after execution.
 EXPORT_MARK = "tfcourse_export"

@@ -6,6 +6,7 @@ from nbformat.v4 import new_markdown_cell
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
 from . import notebooks
+from .cell_metadata import notes
 from .report import failure_message
 
 
@@ -63,10 +64,13 @@ class ResultsSummary(NbGraderPreprocessor):
             available = resources.get("nbgrader", {}).get("max_score")
             heading = "## Your results" + (f": {total:g} / {available:g}" if total is not None else "")
             text = "\n".join([heading, "", "| exercise | points | result (what to fix) |", "|---|---|---|", *rows])
+            text += "".join(f"\n\nNote from the grader: {note}" for note in notes(nb))
             nb.cells.insert(0, new_markdown_cell(text))
         return nb, resources
 
 
 def _table_text(message: str) -> str:
-    """Make a message safe inside a Markdown table cell."""
-    return message.replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+    """Make a message (which a submission can influence) safe inside a Markdown table cell: no HTML, no links."""
+    for character in "\\|[]`*_":
+        message = message.replace(character, "\\" + character)
+    return message.replace("\n", " ").replace("<", "&lt;")

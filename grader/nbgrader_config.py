@@ -6,8 +6,11 @@ release, submissions, gradebook). The ``nbgrader_config.py`` at the course root 
 """
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, GetGrades, IgnorePattern,
+                                    LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+
+from grader.cell_metadata import KnownGradingCells
+from grader.untrusted_html import SanitizeMarkdown
 
 from grader.execute import ResilientExecute
 from grader.exports import InsertExportCells, RemoveExportCell
@@ -40,12 +43,19 @@ c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
 # An in-memory history for each grading kernel, and no kernel log lines in the grader's terminal.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+# nbgrader's own sanitizing steps, with DeduplicateIds replaced: a pasted copy of a graded cell, or a cell
+# with grading metadata the gradebook does not know, becomes an ordinary cell with a note, instead of
+# failing the whole submission (nbgrader keeps the last copy and then fails on the others).
+c.Autograde.sanitize_preprocessors = [ClearOutput, KnownGradingCells, OverwriteKernelspec, OverwriteCells,
+                                      CheckCellMetadata]
 # nbgrader's own autograde steps, with Execute replaced by one that survives a kernel that dies
 # (os._exit, a crash, a limit): the tests already run keep their scores and the rest score 0.
 # The export cells of trusted checks (grader/specs.py) are inserted before execution and removed after.
+# Markdown and raw cells that hold unsafe HTML are shown as text in the autograded notebook, which the
+# formgrader renders without sanitizing Markdown (grader/untrusted_html.py).
 c.Autograde.autograde_preprocessors = [InsertExportCells, ResilientExecute, RemoveExportCell, IgnorePattern,
-                                       ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
-                                       CheckCellMetadata]
+                                       SanitizeMarkdown, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
 
 # A test cell that a student deleted is put back from the gradebook and graded, instead of leaving
 # the grade empty ("needs manual grading") forever.
@@ -59,5 +69,10 @@ c.LimitOutput.max_traceback = 100
 # Feedback starts with a table of the results (score and what to fix, per exercise) and shows the
 # failure message of each test, never the hidden test code: the hidden tests are cleared and
 # tracebacks (which quote the lines around the failure) cut to one line.
+# Student output is untrusted: feedback pages, and the formgrader's view of a submission (which loads
+# this file too), render outputs through nbconvert's sanitizer (no scripts, event handlers or
+# javascript: links; JavaScript outputs are left out). Markdown was made safe at autograding, and is
+# checked again after the results table is added.
+c.HTMLExporter.sanitize_html = True
 c.GenerateFeedback.preprocessors = [GetGrades, ResultsSummary, ClearHiddenTestsInTestCells, ConciseTestErrors,
-                                    CSSHTMLHeaderPreprocessor]
+                                    SanitizeMarkdown, CSSHTMLHeaderPreprocessor]

@@ -12,6 +12,11 @@ grader's rights. This module puts that kernel in a sandbox built from maintained
 - Resource limits (address space, processes, file size, open files, no core files) are set with
   :mod:`resource` before the kernel starts, and a whole-notebook wall-clock limit kills the kernel and
   everything it started.
+- Files cannot fill the machine: the kernel's ``/tmp`` is a tmpfs of a fixed size (bubblewrap's
+  ``--size``), and its working folder is a tmpfs of a fixed size that the grader mounts (as root), so
+  writing past either fails with ``No space left on device``. Those files live in memory, which the
+  address-space limit does not count, so a memory cgroup (:mod:`grader.cgroup`, as root) caps the
+  kernel's memory and its files together: the grading machine never loses more than that cap.
 
 Where bubblewrap is missing (macOS, Windows, a container without user namespaces) grading still runs,
 with the resource limits and the wall-clock limit only, and says so: see :func:`detect`.
@@ -33,8 +38,19 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+
+from . import cgroup
+
+#: A folder of the kernel's working folder with a size cap of its own (:data:`RESERVED_BYTES`): the
+#: grader's export cells write there (see :mod:`grader.exports`), so a submission that fills its
+#: working folder still has the answers it got right exported and verified.
+RESERVED_FOLDER = ".tfcourse-export"
+
+#: Size of :data:`RESERVED_FOLDER` where the working folder has a size cap.
+RESERVED_BYTES = 256 * 1024**2
 
 #: The name of the Jupyter kernel that grading uses.
 KERNEL_NAME = "tfcourse-sandbox"
@@ -72,6 +88,13 @@ class Limits:
         Largest file the kernel may write (``RLIMIT_FSIZE``).
     open_files : int
         Open file descriptors (``RLIMIT_NOFILE``).
+    tmp_bytes : int
+        Size of the kernel's ``/tmp``, a tmpfs.
+    disk_bytes : int
+        Size of the kernel's working folder, a tmpfs (the per-submission disk quota).
+
+    Where a memory cgroup can be made, ``memory_bytes`` also caps the kernel's resident memory and
+    its files in ``/tmp`` and the working folder together.
     """
 
     memory_bytes: int = 8 * 1024**3
@@ -79,6 +102,8 @@ class Limits:
     notebook_seconds: float = 1800.0
     file_bytes: int = 256 * 1024**2
     open_files: int = 1024
+    tmp_bytes: int = 1024**3
+    disk_bytes: int = 1024**3
 
 
 @dataclass(frozen=True)
@@ -91,10 +116,13 @@ class Mode:
         True when bubblewrap works here and kernels run in their own namespaces.
     description : str
         One line for the grader's output, saying what protects the grading machine.
+    sized_tmp : bool
+        bubblewrap can give the kernel's ``/tmp`` a fixed size (its ``--size`` option, 0.7.0 and later).
     """
 
     isolated: bool
     description: str
+    sized_tmp: bool = False
 
 
 @dataclass
@@ -120,6 +148,10 @@ class Policy:
         The user id the kernel runs as when the launcher runs as root.
     environment : dict
         Extra environment variables for the kernel.
+    sized_tmp : bool
+        Give the kernel's ``/tmp`` the size ``limits.tmp_bytes`` (see :class:`Mode`).
+    memory_group : bool
+        Put each sandboxed process in a memory cgroup limited to ``limits.memory_bytes``.
     """
 
     python: str
@@ -130,6 +162,8 @@ class Policy:
     isolated: bool = True
     uid: int = UID_RANGE[0]
     environment: dict[str, str] = field(default_factory=dict)
+    sized_tmp: bool = False
+    memory_group: bool = False
 
     def save(self, path: Path) -> None:
         """Write the policy as JSON."""
@@ -187,10 +221,15 @@ def detect(uid: int | None = None) -> Mode:
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         return Mode(False, "NOT ISOLATED: setpriv (util-linux) is missing, so root cannot drop privileges; "
                            "kernels run with resource and time limits only")
-    probe = [bwrap, *_namespace_options(), "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc",
-             "--dev", "/dev", "--", *_privilege_drop(uid), "true"]
+    options = [bwrap, *_namespace_options(), "--die-with-parent", "--ro-bind", "/", "/", "--proc", "/proc",
+               "--dev", "/dev"]
+    command = ["--", *_privilege_drop(uid), "true"]
+    probe = options + command
+    # bubblewrap before 0.7.0 has no --size: it still isolates, with a /tmp of no fixed size.
+    sized_probe = options + ["--size", str(1024**2), "--tmpfs", "/tmp"] + command
     try:
         completed = _run_quietly(probe)
+        sized = completed.returncode == 0 and _run_quietly(sized_probe).returncode == 0
     except (OSError, subprocess.TimeoutExpired) as error:
         return Mode(False, f"NOT ISOLATED: bubblewrap could not be started ({error}); "
                            "kernels run with resource and time limits only")
@@ -201,7 +240,7 @@ def detect(uid: int | None = None) -> Mode:
                            "kernels run with resource and time limits only")
     user = f"user id {uid}" if os.geteuid() == 0 else "the grading user"
     return Mode(True, f"isolated with bubblewrap: no network, read-only system, only the submission's folder "
-                      f"writable, runs as {user}")
+                      f"writable, runs as {user}", sized_tmp=sized)
 
 
 def python_paths() -> list[str]:
@@ -236,8 +275,9 @@ def bubblewrap_command(policy: Policy, work_dir: Path, kernel: list[str]) -> lis
     Inside the sandbox ``work_dir`` is the policy's scratch folder; it and the runtime folder are the
     only writable places apart from a private ``/tmp``.
     """
+    size = ["--size", str(policy.limits.tmp_bytes)] if policy.sized_tmp else []
     command = ["bwrap", *_namespace_options(), "--die-with-parent", "--new-session",
-               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
+               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/tmp"]
     command += gpu_binds()
     for system_folder in ("/usr", "/etc"):
         command += ["--ro-bind", system_folder, system_folder]
@@ -379,6 +419,39 @@ def _kill_orphans(rounds: int = 100) -> None:
                 pass
 
 
+#: The file, in the kernels' runtime folder, where the launcher says why it stopped a kernel.
+STOP_REASON = "stop-reason.txt"
+
+
+def take_stop_reason(connection_file: str | Path) -> str:
+    """Return (and forget) why the launcher stopped the kernel of ``connection_file``, or ''."""
+    path = Path(connection_file).parent / STOP_REASON
+    try:
+        reason = path.read_text().strip()
+        path.unlink()
+    except OSError:
+        return ""
+    return reason
+
+
+def _gib(value: float) -> str:
+    """Format a number of bytes in GiB (or MiB below 1 GiB) for messages."""
+    return f"{value / 1024**3:g} GiB" if value >= 1024**3 else f"{value / 1024**2:g} MiB"
+
+
+def memory_group(policy: Policy) -> cgroup.MemoryGroup | None:
+    """Make the memory cgroup of one sandboxed process, or return None where the policy or machine has none."""
+    if not policy.memory_group:
+        return None
+    hierarchy, _ = cgroup.find()
+    if hierarchy is None:
+        return None
+    try:
+        return cgroup.MemoryGroup(hierarchy, f"{os.getpid()}-{time.monotonic_ns()}", policy.limits.memory_bytes)
+    except OSError:
+        return None
+
+
 def launch(policy: Policy, connection_file: str, work_dir: Path, kernel_arguments: list[str] = ()) -> int:
     """Start the kernel for ``connection_file`` under ``policy`` and wait for it.
 
@@ -387,6 +460,8 @@ def launch(policy: Policy, connection_file: str, work_dir: Path, kernel_argument
 
     The kernel is killed, with everything it started, when the whole-notebook time limit expires or
     when the launcher is told to stop; processes that it left behind when it exited are killed too.
+    When the launcher stopped the kernel (the time limit, or the memory cgroup's cap), it writes why
+    into the runtime folder, for :func:`take_stop_reason`.
 
     Returns
     -------
@@ -396,7 +471,19 @@ def launch(policy: Policy, connection_file: str, work_dir: Path, kernel_argument
     kernel = [policy.python, "-m", "ipykernel_launcher", "-f", connection_file, *kernel_arguments]
     scratch = prepare_scratch(Path(policy.scratch_dir), work_dir)
     _become_subreaper()
-    child = start(policy, kernel, work_dir, writable=[scratch, Path(policy.runtime_dir)])
+    reason_file = Path(connection_file).parent / STOP_REASON
+    reason_file.unlink(missing_ok=True)  # A reason left by an earlier kernel is not this one's.
+    group = memory_group(policy)
+    child = start(policy, kernel, work_dir, writable=[scratch, Path(policy.runtime_dir)], group=group)
+
+    def finish() -> None:
+        _kill_orphans()
+        if group is not None:
+            if group.out_of_memory_kills():
+                reason_file.write_text(
+                    f"the submission used more than {_gib(group.limit_bytes)} of memory, counting the files it "
+                    "wrote to /tmp and to its working folder, and the grader stopped it")
+            group.remove()
 
     def stop(signum, frame):  # noqa: ARG001 - the signal handler's signature.
         # No Popen.wait() here: the handler may interrupt one that holds Popen's lock. os.waitpid takes
@@ -406,7 +493,7 @@ def launch(policy: Policy, connection_file: str, work_dir: Path, kernel_argument
             os.waitpid(child.pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
-        _kill_orphans()
+        finish()
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
@@ -416,20 +503,22 @@ def launch(policy: Policy, connection_file: str, work_dir: Path, kernel_argument
     try:
         status = child.wait(timeout=policy.limits.notebook_seconds)
     except subprocess.TimeoutExpired:
-        print(f"tfcourse sandbox: the notebook ran longer than {policy.limits.notebook_seconds:g} s in all; "
-              "the kernel was stopped", file=sys.stderr)
+        message = f"the notebook ran longer than {policy.limits.notebook_seconds:g} s in all; the kernel was stopped"
+        print(f"tfcourse sandbox: {message}", file=sys.stderr)
+        reason_file.write_text(message)
         _kill_group(child)
         status = WALL_CLOCK_EXIT
-    _kill_orphans()
+    finish()
     return status
 
 
-def start(policy: Policy, command: list[str], work_dir: Path, writable: list[Path], **popen) -> subprocess.Popen:
+def start(policy: Policy, command: list[str], work_dir: Path, writable: list[Path],
+          group: cgroup.MemoryGroup | None = None, **popen) -> subprocess.Popen:
     """Start ``command`` under ``policy``, in ``work_dir`` (the policy's scratch folder inside the sandbox).
 
     The process gets its own session (so that its whole group can be killed), dies with its parent,
-    and carries the policy's resource limits. As root, the ``writable`` folders are handed to the
-    sandbox's user id first.
+    carries the policy's resource limits, and joins the memory cgroup ``group`` if one is given. As
+    root, the ``writable`` folders are handed to the sandbox's user id first.
     """
     if policy.isolated:
         if os.geteuid() == 0:
@@ -444,6 +533,8 @@ def start(policy: Policy, command: list[str], work_dir: Path, writable: list[Pat
         os.setsid()
         _die_with_parent()
         set_limits(policy.limits)
+        if group is not None:
+            group.join()
 
     return subprocess.Popen(full_command, cwd=cwd, env=kernel_environment(policy), preexec_fn=prepare_child, **popen)
 
@@ -452,11 +543,11 @@ def prepare_scratch(scratch: Path, work_dir: Path) -> Path:
     """Empty ``scratch`` and copy the assignment's files into it, except notebooks and hidden files.
 
     The notebook that nbgrader executes holds the hidden tests, so the kernel never sees it on disk:
-    nbgrader sends it the cells one by one.
+    nbgrader sends it the cells one by one. ``scratch`` is emptied in place, since it and its export
+    folder may be mount points of size-capped tmpfs (see :func:`mount_scratch`).
     """
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    scratch.mkdir(parents=True)
+    scratch.mkdir(parents=True, exist_ok=True)
+    _empty(scratch)
     for path in work_dir.iterdir():
         if path.suffix == ".ipynb" or path.name.startswith(".") or path.is_symlink():
             continue
@@ -465,6 +556,17 @@ def prepare_scratch(scratch: Path, work_dir: Path) -> Path:
         elif path.is_file():
             shutil.copy2(path, scratch / path.name)
     return scratch
+
+
+def _empty(folder: Path) -> None:
+    """Delete what ``folder`` holds, keeping the folders that are mount points (emptied in turn)."""
+    for path in folder.iterdir():
+        if os.path.ismount(path):
+            _empty(path)
+        elif path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _kill_group(child: subprocess.Popen) -> None:
@@ -507,15 +609,20 @@ def run_trusted(policy: Policy, command: list[str], readable: list[Path], work_d
     work_dir.mkdir(parents=True, exist_ok=True)
     extra = [str(Path(path).resolve()) for path in readable]
     private = replace(policy, readable=[*policy.readable, *extra], scratch_dir=str(work_dir))
-    child = start(private, command, work_dir, writable=[work_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                  text=True)
+    group = memory_group(private)
+    child = start(private, command, work_dir, writable=[work_dir], group=group, stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE, text=True)
     try:
-        stdout, stderr = child.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(child)
-        stdout, stderr = child.communicate()
-        return subprocess.CompletedProcess(child.args, -9, stdout, stderr + f"\nstopped after {timeout:g} s")
-    return subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
+        try:
+            stdout, stderr = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(child)
+            stdout, stderr = child.communicate()
+            return subprocess.CompletedProcess(child.args, -9, stdout, stderr + f"\nstopped after {timeout:g} s")
+        return subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
+    finally:
+        if group is not None:
+            group.remove()
 
 
 def install_kernel(folder: Path, policy_file: Path) -> Path:
@@ -570,6 +677,7 @@ def prepare(folder: Path, limits: Limits | None = None, mode: Mode | None = None
     folder = Path(folder).resolve()
     uid = sandbox_uid() if uid is None else uid
     mode = mode or detect(uid)
+    limits = limits or Limits()
     folder.mkdir(parents=True, exist_ok=True)
     # Unix socket paths are limited to about 100 characters, so the kernel's sockets go in a short
     # private folder of the system's temporary folder rather than under the grading folder.
@@ -583,20 +691,92 @@ def prepare(folder: Path, limits: Limits | None = None, mode: Mode | None = None
         # Read-only inside the sandbox: a notebook that wants to add to the cache works in memory.
         readable.append(cache)
         environment["KERAS_HOME"] = cache
+    hierarchy, no_group = cgroup.find()
+    no_mount = mount_scratch(scratch, limits.disk_bytes)
+    sized_tmp = mode.isolated and mode.sized_tmp
     policy = Policy(python=sys.executable, readable=readable, runtime_dir=str(runtime), scratch_dir=str(scratch),
-                    limits=limits or Limits(), isolated=mode.isolated, uid=uid, environment=environment)
+                    limits=limits, isolated=mode.isolated, uid=uid, environment=environment, sized_tmp=sized_tmp,
+                    memory_group=hierarchy is not None)
     policy_file = folder / "policy.json"
     policy.save(policy_file)
     install_kernel(folder, policy_file)
-    return folder, runtime / "kernel.json", mode
+    caps = caps_description(limits, mode.isolated, sized_tmp, no_mount, no_group)
+    return folder, runtime / "kernel.json", replace(mode, description=f"{mode.description}; {caps}")
+
+
+def missing_caps(mode: Mode) -> dict[str, str]:
+    """Return, for each cap of :class:`Limits` on files and memory, why this machine cannot apply it ('' if it can).
+
+    The keys are ``"tmp"`` (a fixed-size ``/tmp``), ``"working folder"`` (a fixed-size working folder)
+    and ``"memory cgroup"`` (one cap on memory and files together). The working folder is tried for
+    real, on a temporary folder.
+    """
+    with tempfile.TemporaryDirectory(prefix="tfcourse-probe-") as probe:
+        no_mount = mount_scratch(Path(probe) / "scratch", 1024**2)
+        unmount_scratch(Path(probe) / "scratch")
+    tmp = "" if mode.isolated and mode.sized_tmp else (
+        "bubblewrap without --size" if mode.isolated else "kernels are not isolated: /tmp is the machine's own")
+    return {"tmp": tmp, "working folder": no_mount, "memory cgroup": cgroup.find()[1]}
+
+
+def caps_description(limits: Limits, isolated: bool, sized_tmp: bool, no_mount: str, no_group: str) -> str:
+    """Say in one clause how a submission's memory and files are capped (and what is not, and why).
+
+    ``no_mount`` and ``no_group`` are the reasons why the working folder has no size or there is no
+    memory cgroup ('' when there is).
+    """
+    tmp = (f"/tmp {_gib(limits.tmp_bytes)}" if sized_tmp else
+           "/tmp not capped (" + ("bubblewrap without --size" if isolated else "it is the machine's own") + ")")
+    work = f"working folder {_gib(limits.disk_bytes)}" if not no_mount else f"working folder not capped ({no_mount})"
+    if not no_group:
+        return f"memory {_gib(limits.memory_bytes)} in all, files in memory included (memory cgroup); {tmp}; {work}"
+    return (f"address space {_gib(limits.memory_bytes)}, and files in memory on top of it (no memory cgroup: "
+            f"{no_group}); {tmp}; {work}")
+
+
+def mount_scratch(scratch: Path, size_bytes: int) -> str:
+    """Mount tmpfs of fixed sizes on the kernels' working folder and its export folder; return '' or why not.
+
+    A tmpfs has a fixed size, so a submission that writes more gets "No space left on device" and
+    the grading machine's disk is untouched. The export folder (:data:`RESERVED_FOLDER`) gets a tmpfs
+    of its own. Mounting needs root (and a system that allows it).
+    """
+    scratch.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return "mounting a folder of fixed size needs root"
+    if shutil.which("mount") is None:
+        return "the mount command is missing"
+    # The export folder is readable by all, as the kernel would make it: the verifier, which runs as
+    # the sandbox's user, reads copies of it that keep its permissions.
+    for folder, size, mode in ((scratch, size_bytes, "0700"), (scratch / RESERVED_FOLDER, RESERVED_BYTES, "0755")):
+        folder.mkdir(exist_ok=True)
+        try:
+            completed = _run_quietly(["mount", "-t", "tmpfs", "-o", f"size={int(size)},mode={mode},nosuid,nodev",
+                                      "tfcourse-scratch", str(folder)])
+        except (OSError, subprocess.TimeoutExpired) as error:
+            unmount_scratch(scratch)
+            return f"mount could not run: {error}"
+        if completed.returncode != 0:
+            unmount_scratch(scratch)
+            lines = (completed.stderr or completed.stdout).strip().splitlines()
+            return f"mount failed: {lines[-1] if lines else 'exit ' + str(completed.returncode)}"
+    return ""
+
+
+def unmount_scratch(scratch: Path) -> None:
+    """Unmount what :func:`mount_scratch` mounted, if anything (the files go with it)."""
+    for folder in (scratch / RESERVED_FOLDER, scratch):
+        if os.path.ismount(folder):
+            _run_quietly(["umount", "--lazy", str(folder)])
 
 
 def cleanup(folder: Path) -> None:
-    """Remove what :func:`prepare` created: ``folder`` and the kernels' runtime folder."""
+    """Remove what :func:`prepare` created: ``folder`` (its working-folder tmpfs unmounted) and the runtime folder."""
     folder = Path(folder)
     pointer = folder / "runtime"
     if pointer.is_file():
         shutil.rmtree(pointer.read_text().strip(), ignore_errors=True)
+    unmount_scratch(folder / "scratch")
     shutil.rmtree(folder, ignore_errors=True)
 
 

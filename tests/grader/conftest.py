@@ -16,14 +16,20 @@ TIMEOUT = 10
 SEED = 20261123
 
 #: Fixtures that need a grading run of their own, with other limits.
-SEPARATE_RUNS = {"whole_notebook_time_limit"}
+SEPARATE_RUNS = {"whole_notebook_time_limit", "memory_and_files"}
 
 #: Fixtures that only the sandbox stops. Without it they are not graded at all: a process bomb run
 #: as root is not stopped by a process limit, and the others would read or write the real files.
 NEEDS_SANDBOX = {"network_access", "process_bomb", "reading_solutions", "writing_gradebook"}
 
-#: Resource limits of the shared run: a memory bomb of 64 GiB must fail, a normal kernel must not.
-LIMITS = sandbox.Limits(memory_bytes=4 * 1024**3, notebook_seconds=180)
+#: Fixtures that only a cap on files stops, by the cap (a key of sandbox.missing_caps). Without it they
+#: are not graded at all: they would fill the machine's /tmp or disk.
+NEEDS_CAP = {"filling_tmp": "tmp", "filling_working_folder": "working folder"}
+
+#: Resource limits of the shared run: a memory bomb of 64 GiB must fail, a normal kernel must not, and
+#: 250 MB files fill /tmp and the working folder at the second file.
+LIMITS = sandbox.Limits(memory_bytes=4 * 1024**3, notebook_seconds=180, tmp_bytes=256 * 1024**2,
+                        disk_bytes=256 * 1024**2)
 
 
 def submit(submitted, name, notebook_name="mini.ipynb", fixture=None):
@@ -58,7 +64,10 @@ def graded(tmp_path_factory, request):
 def grade_fixtures(tmp_path_factory):
     """Grade the fixture submissions; return the run and the results by student."""
     submitted = tmp_path_factory.mktemp("submitted")
-    skipped = SEPARATE_RUNS | (set() if sandbox.detect().isolated else NEEDS_SANDBOX)
+    mode = sandbox.detect()
+    missing = sandbox.missing_caps(mode)
+    skipped = SEPARATE_RUNS | (set() if mode.isolated else NEEDS_SANDBOX)
+    skipped |= {fixture for fixture, cap in NEEDS_CAP.items() if missing[cap]}
     for fixture in sorted((FIXTURES / "submissions").glob("*.ipynb")):
         if fixture.stem not in skipped:
             submit(submitted, fixture.stem)
@@ -68,6 +77,13 @@ def grade_fixtures(tmp_path_factory):
     run = autograde.grade(submitted, root, FIXTURES / "source", timeout=TIMEOUT, progress=False, limits=LIMITS,
                           seed=SEED)
     return run, {result.student: result for result in run.results}
+
+
+def require_cap(cap: str) -> None:
+    """Skip the test, saying why, unless this machine can apply ``cap`` (a key of sandbox.missing_caps)."""
+    reason = sandbox.missing_caps(sandbox.detect())[cap]
+    if reason:
+        pytest.skip(f"the grader cannot cap the {cap} here: {reason}")
 
 
 @pytest.fixture(scope="session")

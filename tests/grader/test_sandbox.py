@@ -5,7 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from grader import sandbox
+from tests.grader.conftest import require_cap
 
 
 def make_policy(tmp_path, isolated=True):
@@ -158,3 +161,74 @@ def test_orphans_left_to_the_launcher_are_killed(tmp_path):
                                cwd=Path(__file__).resolve().parents[2])
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == ["1", "0", "True"]
+
+
+def run_with_limits(tmp_path, code, limits, timeout=60):
+    """Run ``code`` sandboxed like a kernel, under ``limits``, in a working folder prepared as a kernel's."""
+    folder, _, _ = sandbox.prepare(tmp_path / "private", limits)
+    try:
+        policy = sandbox.load_policy(folder)
+        return sandbox.run_trusted(policy, [policy.python, "-c", code], readable=[], work_dir=tmp_path / "work",
+                                   timeout=timeout)
+    finally:
+        sandbox.cleanup(folder)
+
+
+def test_tmp_has_a_fixed_size(tmp_path):
+    require_cap("tmp")
+    code = ("block = b'x' * (40 * 1024**2)\n"
+            "for number in range(10):\n"
+            "    open(f'/tmp/f{number}', 'wb').write(block)\n")
+    completed = run_with_limits(tmp_path, code, sandbox.Limits(tmp_bytes=100 * 1024**2))
+    assert completed.returncode != 0 and "No space left on device" in completed.stderr
+
+
+def test_the_working_folder_has_a_fixed_size_and_the_export_folder_its_own(tmp_path):
+    require_cap("working folder")
+    scratch = tmp_path / "scratch"
+    assert sandbox.mount_scratch(scratch, 2 * 1024**2) == ""
+    try:
+        with pytest.raises(OSError, match="No space left on device"):
+            (scratch / "big").write_bytes(b"x" * 3 * 1024**2)
+        (scratch / sandbox.RESERVED_FOLDER / "export").write_bytes(b"y" * 3 * 1024**2)
+        (tmp_path / "assignment").mkdir()
+        sandbox.prepare_scratch(scratch, tmp_path / "assignment")
+        assert os.path.ismount(scratch) and os.path.ismount(scratch / sandbox.RESERVED_FOLDER), "emptied in place"
+        assert list(scratch.rglob("*")) == [scratch / sandbox.RESERVED_FOLDER]
+    finally:
+        sandbox.unmount_scratch(scratch)
+    assert not os.path.ismount(scratch)
+
+
+def test_memory_and_tmp_files_share_one_cap(tmp_path):
+    require_cap("memory cgroup")
+    require_cap("tmp")
+    # 300 MB of files in /tmp and 300 MB in memory: each fits the 512 MiB cap, together they do not.
+    code = ("open('/tmp/filler', 'wb').write(b'x' * (300 * 1000**2))\n"
+            "hoard = b'y' * (300 * 1000**2)\n"
+            "print('survived')\n")
+    limits = sandbox.Limits(memory_bytes=512 * 1024**2, tmp_bytes=400 * 1024**2)
+    completed = run_with_limits(tmp_path, code, limits)
+    # Killed by the out-of-memory killer: bubblewrap reports it as 128 + SIGKILL.
+    assert completed.returncode in (-9, 137) and "survived" not in completed.stdout
+    alone = run_with_limits(tmp_path, "hoard = b'y' * (300 * 1000**2)\nprint('survived')", limits)
+    assert alone.returncode == 0 and "survived" in alone.stdout, "the same memory without the files fits"
+
+
+def test_the_launcher_says_why_it_stopped_a_kernel(tmp_path):
+    connection_file = tmp_path / "kernel.json"
+    assert sandbox.take_stop_reason(connection_file) == ""
+    (tmp_path / sandbox.STOP_REASON).write_text("the notebook ran longer than 5 s in all; the kernel was stopped\n")
+    assert sandbox.take_stop_reason(connection_file) == "the notebook ran longer than 5 s in all; the kernel was stopped"
+    assert sandbox.take_stop_reason(connection_file) == "", "a reason is given once"
+
+
+def test_caps_description_names_what_is_capped_and_what_is_not():
+    limits = sandbox.Limits(memory_bytes=4 * 1024**3, tmp_bytes=256 * 1024**2, disk_bytes=1024**3)
+    assert sandbox.caps_description(limits, True, True, "", "") == (
+        "memory 4 GiB in all, files in memory included (memory cgroup); /tmp 256 MiB; working folder 1 GiB")
+    weaker = sandbox.caps_description(limits, False, False, "mounting a folder of fixed size needs root",
+                                      "no cgroup hierarchy with the memory controller is mounted")
+    assert weaker == ("address space 4 GiB, and files in memory on top of it (no memory cgroup: no cgroup hierarchy "
+                      "with the memory controller is mounted); /tmp not capped (it is the machine's own); working "
+                      "folder not capped (mounting a folder of fixed size needs root)")
