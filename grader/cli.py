@@ -65,7 +65,8 @@ def cmd_check(args) -> int:
 def cmd_grade(args) -> int:
     """Autograde a folder of submissions into a gradebook, a CSV and feedback pages."""
     try:
-        limits = Limits(memory_bytes=int(args.memory_limit * 1024**3), notebook_seconds=args.notebook_timeout)
+        limits = Limits(memory_bytes=int(args.memory_limit * 1024**3), notebook_seconds=args.notebook_timeout,
+                        tmp_bytes=int(args.tmp_limit * 1024**3), disk_bytes=int(args.disk_limit * 1024**3))
         run = grade(Path(args.submitted), Path(args.workdir), _source(args), timeout=args.timeout,
                     feedback=not args.no_feedback, progress=not args.quiet, limits=limits,
                     workers=args.workers, scheduler=args.scheduler)
@@ -165,7 +166,14 @@ def make_parser() -> argparse.ArgumentParser:
     sub.add_argument("--notebook-timeout", type=float, default=Limits.notebook_seconds,
                      help=f"seconds allowed for a whole notebook (default {Limits.notebook_seconds:g})")
     sub.add_argument("--memory-limit", type=float, default=Limits.memory_bytes / 1024**3,
-                     help=f"address space allowed to each kernel, in GiB (default {Limits.memory_bytes / 1024**3:g})")
+                     help="memory allowed to each kernel, in GiB: its address space, and where a memory cgroup can be "
+                          f"made, its memory and files in /tmp and its working folder together "
+                          f"(default {Limits.memory_bytes / 1024**3:g})")
+    sub.add_argument("--tmp-limit", type=float, default=Limits.tmp_bytes / 1024**3,
+                     help=f"size of each kernel's /tmp, in GiB (default {Limits.tmp_bytes / 1024**3:g})")
+    sub.add_argument("--disk-limit", type=float, default=Limits.disk_bytes / 1024**3,
+                     help="size of each kernel's working folder, in GiB (needs root; "
+                          f"default {Limits.disk_bytes / 1024**3:g})")
     sub.add_argument("--workers", type=int, default=1,
                      help="submissions graded at the same time, in local worker processes (default 1)")
     sub.add_argument("--scheduler", metavar="ADDRESS",

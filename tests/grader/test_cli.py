@@ -5,6 +5,7 @@ import shutil
 import nbformat
 
 from grader.cli import main
+from tests.grader.conftest import require_cap
 
 
 def test_format_check_and_fix(tmp_path, capsys):
@@ -44,6 +45,27 @@ def test_check_prints_the_score_table(tmp_path, fixtures, capsys):
     out = capsys.readouterr().out
     assert "ex1_test     0 / 2    NotImplementedError" in out
     assert out.splitlines()[-3].split()[:4] == ["total", "0", "/", "5"]
+
+
+def test_check_prints_the_graders_notes(tmp_path, fixtures, capsys):
+    folder = tmp_path / "mini"
+    folder.mkdir()
+    shutil.copyfile(fixtures / "submissions" / "pasted_test_cell.ipynb", folder / "mini.ipynb")
+    assert main(["check", str(folder / "mini.ipynb"), "--source", str(fixtures / "source")]) == 0
+    out = capsys.readouterr().out
+    assert "Note from the grader: a copy of test cell `ex1_test` counts as an ordinary cell" in out
+    assert out.splitlines()[-4].split()[:4] == ["total", "5", "/", "5"]
+
+
+def test_grade_takes_the_caps_on_files(tmp_path, fixtures, capsys):
+    require_cap("tmp")
+    folder = tmp_path / "submitted" / "alice" / "mini"
+    folder.mkdir(parents=True)
+    shutil.copyfile(fixtures / "submissions" / "reference_solution.ipynb", folder / "mini.ipynb")
+    code = main(["grade", str(tmp_path / "submitted"), "--workdir", str(tmp_path / "w"), "--source",
+                 str(fixtures / "source"), "--quiet", "--no-feedback", "--tmp-limit", "0.25", "--disk-limit", "0.5"])
+    out = capsys.readouterr().out
+    assert code == 0 and "/tmp 256 MiB" in out
 
 
 def test_check_of_a_missing_notebook_fails_with_a_message(tmp_path, capsys):
