@@ -1,10 +1,11 @@
 """Trusted checks of chapter 7: merge layers, a multi-input multi-output ticket model, its compilation and training, and a siamese model."""
 
 import functools
+from collections import Counter
 
 import numpy as np
 
-from grader.checklib import worst_metric
+from grader.checklib import COLUMN_NAMES, layer_rows, worst_metric
 from grader.specs import FunctionCheck, ModelCheck
 
 
@@ -59,6 +60,47 @@ def same_comparison(model, reference):
     return None
 
 
+#: The columns of the layer comparisons of Exercises 2 and 6, after each layer's class.
+LAYER_COLUMNS = ("output_shape", "parameters", "activation")
+
+
+def same_layers_any_order(model, reference, what, hint):
+    """Require the reference's layers, in any order, by class, output shape, parameters and activation.
+
+    The branches of a functional model may be built in any order, so the layers are compared as a
+    multiset of :func:`grader.checklib.layer_rows` rows (nested models replaced by their layers).
+
+    Parameters
+    ----------
+    model, reference : keras.Model
+        The student's and the solution's models.
+    what : str
+        What ``model`` is, for messages, e.g. ``"the block"``.
+    hint : str
+        What the specification asks of the layers, in words, for messages.
+
+    Returns
+    -------
+    str or None
+        The hint, then the student's layers that the reference lacks and the reference's layers that
+        the student's model lacks, or None when the layers match.
+    """
+    got = Counter(layer_rows(model, LAYER_COLUMNS, nested=True))
+    expected = Counter(layer_rows(reference, LAYER_COLUMNS, nested=True))
+    if got == expected:
+        return None
+
+    def listed(rows):
+        # Rows hold None and tuples beside strings, so they are sorted by their text; a row that
+        # repeats is written once with its count, to keep the message short.
+        return "[" + ", ".join(f"{count} x {row}" if count > 1 else str(row)
+                               for row, count in sorted(rows.items(), key=repr)) + "]"
+
+    columns = ", ".join(["class", *(COLUMN_NAMES[column] for column in LAYER_COLUMNS)])
+    return (f"{what}'s layers differ from the specification ({hint}): it has {listed(got - expected)} "
+            f"instead of {listed(expected - got)} ({columns})")
+
+
 def ticket_batch(tags):
     """Return two tickets with the given tags and simple texts."""
     return {"title": np.array(["refund please", "app crash"], dtype=object),
@@ -66,7 +108,7 @@ def ticket_batch(tags):
 
 
 def ticket_rules(model, reference):
-    """Require the ticket model's input and output names and shapes, and a priority that reads only the tags.
+    """Require the ticket model's input and output names and shapes, a priority read from the tags, and its layers.
 
     Parameters
     ----------
@@ -96,7 +138,10 @@ def ticket_rules(model, reference):
                  body=np.array(["thanks.", "thanks."], dtype=object))
     if not np.allclose(outputs_by_name(model, other)["priority"], predictions["priority"], rtol=1e-5, atol=1e-6):
         return "the priority changes with the texts: the priority head must read only the tags"
-    return None
+    # A missing hidden activation or another pooling layer keeps the parameter count and every
+    # property above, so the layers themselves are compared last.
+    return same_layers_any_order(model, reference, "the model", (
+        'GlobalAveragePooling1D on each text, activation="relu" on both hidden Dense layers'))
 
 
 def ticket_targets():
@@ -192,12 +237,13 @@ def count_layers(model, layer_class):
 
 
 def siamese_rules(model, reference):
-    """Require inputs ``left`` and ``right``, one shared LSTM, scores in (0, 1) and symmetry.
+    """Require inputs ``left`` and ``right``, one shared LSTM, symmetric scores in (0, 1), a mask and the features.
 
     Parameters
     ----------
     model, reference : keras.Model
-        The student's siamese model and the solution's (unused).
+        The student's siamese model and the solution's, whose weights the student's model receives
+        for the last comparison.
 
     Returns
     -------
@@ -219,11 +265,27 @@ def siamese_rules(model, reference):
     swapped = np.asarray(model({"left": right, "right": left}))
     if not np.allclose(swapped, scores, rtol=1e-5, atol=1e-6) or abs(scores[0, 0] - scores[2, 0]) >= 1e-5:
         return "the scores change when the sentences are swapped (use only symmetric merges: Add, abs of Subtract, Multiply)"
+    masks = [row[1] for row in layer_rows(model, ("mask_zero",), nested=True) if row[0] == "Embedding"]
+    if not masks or not all(masks):
+        return "the Embedding needs mask_zero=True, so that the LSTM skips the padding of short sentences"
+    # Another order of the features, or another encoder output, keeps the parameter count and the
+    # symmetry. With the solution's weights, the student's model must give the solution's scores.
+    shapes = [tuple(weight.shape) for weight in model.weights]
+    expected_shapes = [tuple(weight.shape) for weight in reference.weights]
+    if shapes != expected_shapes:
+        return (f"the model's weights have shapes {shapes}, expected {expected_shapes} "
+                "(one Embedding, one LSTM and one Dense layer, in this order)")
+    model.set_weights(reference.get_weights())
+    got = np.asarray(model({"left": left, "right": right}))
+    expected = np.asarray(reference({"left": left, "right": right}))
+    if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
+        return ("with the solution's weights, the scores differ from the solution's: concatenate the features "
+                "[a + b, |a - b|, a * b] in this order, where a and b are the LSTM's last outputs")
     return None
 
 
 def inception_rules(model, reference):
-    """Require the reference's layer types, the kernel sizes 1, 1, 1, 1, 3, 5 and ReLU "same" convolutions.
+    """Require the reference's layers, the kernel sizes 1, 1, 1, 1, 3, 5 and ReLU "same" convolutions.
 
     Parameters
     ----------
@@ -248,7 +310,10 @@ def inception_rules(model, reference):
         return 'every convolution needs padding="same" and activation="relu"'
     if not np.all(np.asarray(model(np.ones((2, 7, 9, 5), "float32"))) >= 0):
         return "some outputs are negative (use a ReLU on every convolution)"
-    return None
+    # Layers in another order within a branch keep the types, the kernel sizes and the parameter
+    # count; the output shapes show them.
+    return same_layers_any_order(model, reference, "the block", (
+        'the pooling branch is MaxPooling2D(3, strides=1, padding="same") on the input, then its 1x1 Conv2D'))
 
 
 # Exercise 2 uses a new title vectorizer with 30 tokens, as the hidden test does, so that the
