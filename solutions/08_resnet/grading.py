@@ -67,20 +67,41 @@ def same_signatures(model, reference):
     return None
 
 
-def branches_switched_off(model):
-    """Return the model's output once every branch outputs zeros and every projection is an identity.
+def branches_switched_off(model, offsets=False):
+    """Return the model's output once every branch outputs a constant and every projection is an identity.
 
-    Like the notebook's tests, sets gamma and beta to zero in each BatchNormalization that does not
-    follow a 1x1 convolution; then every 1x1 kernel becomes ``eye(in, out)`` (in a bottleneck branch
-    they only see zeros), so that the output no longer depends on the random initial weights and can
-    be compared with the solution's.
+    Like the notebook's tests, sets gamma to zero in each BatchNormalization that does not follow a
+    1x1 convolution, so that it outputs its beta whatever its input; then every 1x1 kernel becomes
+    ``eye(in, out)`` (in a bottleneck branch they only see constants), so that the output no longer
+    depends on the random initial weights and can be compared with the solution's.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A chain of blocks, changed in place.
+    offsets : bool
+        Give every BatchNormalization the beta ``linspace(-1, 1, channels)`` instead of the
+        notebook's zeros. Negative values then reach the addition, so that a ReLU between the last
+        batch normalization of a branch (or of a projection) and the Add changes the output, which
+        it does not when the branches output zeros.
+
+    Returns
+    -------
+    numpy.ndarray
+        The output on two fixed random inputs, in inference mode.
     """
     for layer in model.layers:
         if type(layer).__name__ == "BatchNormalization":
             source = layer.input._keras_history.operation
-            if not (type(source).__name__ == "Conv2D" and tuple(source.kernel_size) == (1, 1)):
-                gamma, beta, moving_mean, moving_variance = layer.get_weights()
-                layer.set_weights([np.zeros_like(gamma), np.zeros_like(beta), moving_mean, moving_variance])
+            after_1x1 = type(source).__name__ == "Conv2D" and tuple(source.kernel_size) == (1, 1)
+            gamma, beta, moving_mean, moving_variance = layer.get_weights()
+            if offsets:
+                beta = np.linspace(-1, 1, len(beta), dtype=beta.dtype)
+            elif not after_1x1:
+                beta = np.zeros_like(beta)
+            if not after_1x1:
+                gamma = np.zeros_like(gamma)
+            layer.set_weights([gamma, beta, moving_mean, moving_variance])
     for layer in model.layers:
         if type(layer).__name__ == "Conv2D" and tuple(layer.kernel_size) == (1, 1):
             kernel = layer.get_weights()[0]
@@ -90,7 +111,7 @@ def branches_switched_off(model):
 
 
 def same_blocks(model, reference):
-    """Require the reference's layers, and its output with the branches switched off.
+    """Require the reference's layers and outputs, with branches that output zeros, then constants of both signs.
 
     Parameters
     ----------
@@ -109,6 +130,12 @@ def same_blocks(model, reference):
     if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
         return ("with the branches switched off, the blocks do not compute ReLU(shortcut(x)) "
                 "(add the shortcut to the branch, then apply the ReLU; project only when the shape changes)")
+    # A ReLU before the addition passes the zeros above unchanged; constants of both signs do not.
+    got, expected = branches_switched_off(model, offsets=True), branches_switched_off(reference, offsets=True)
+    if not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
+        return ("with branches that output constants of both signs, the blocks do not compute "
+                "ReLU(shortcut(x) + F(x)): apply no ReLU to the branch or to the projection before the Add "
+                "(each ends with its BatchNormalization), only one ReLU after it")
     return None
 
 
@@ -142,8 +169,32 @@ def digits_val_and_test():
     return [images[1150:], digits.x_test[..., None]], [digits.y_train[1150:], digits.y_test]
 
 
+def relu_count(model):
+    """Return how many ReLUs a model applies.
+
+    Parameters
+    ----------
+    model : keras.Model
+
+    Returns
+    -------
+    int
+        The ReLU layers, the relu operations (``keras.ops.relu`` or ``keras.activations.relu`` on a
+        symbolic tensor, which are not layers) and the layers with a relu activation, such as
+        ``Activation("relu")``.
+    """
+    return sum(type(operation).__name__ in ("ReLU", "Relu")
+               or getattr(getattr(operation, "activation", None), "__name__", None) == "relu"
+               for operation in model.operations)
+
+
 def same_resnet(model, reference):
-    """Require the reference ResNet's layers and the input shape of its global pooling.
+    """Require the reference ResNet's layers, the input shape of its global pooling, its softmax and its ReLUs.
+
+    Parameters
+    ----------
+    model, reference : keras.Model
+        The student's and the solution's networks.
 
     Returns
     -------
@@ -155,7 +206,20 @@ def same_resnet(model, reference):
 
     if pooled(model) != pooled(reference):
         return f"the global pooling layers read shapes {pooled(model)}, expected {pooled(reference)}"
-    return same_signatures(model, reference)
+    problem = same_signatures(model, reference)
+    if problem:
+        return problem
+    # A network without its softmax, or without the ReLU of its stem, has the solution's shapes and
+    # parameters: its outputs must be probabilities, and it must apply as many ReLUs.
+    inputs = np.random.default_rng(0).normal(size=(2,) + tuple(model.inputs[0].shape[1:])).astype("float32")
+    sums = np.asarray(model(inputs, training=False)).sum(axis=-1)
+    if not np.allclose(sums, 1, atol=1e-4):
+        return (f"the outputs on two images sum to {sums[0]:.3g} and {sums[1]:.3g} over the classes, not to 1: "
+                'end the network with Dense(num_classes, activation="softmax")')
+    if relu_count(model) != relu_count(reference):
+        return (f"the network applies {relu_count(model)} ReLUs, expected {relu_count(reference)}: the stem is "
+                "Conv-BN-ReLU before its max pooling, and each block applies the ReLUs of its exercise")
+    return None
 
 
 # Exercise 1: models built after the same seed, so that the student's norms and the solution's are
