@@ -24,23 +24,26 @@ DESCRIBE_STRATEGY = ("(lambda strategy: [type(strategy).__name__, strategy.num_r
 # Exercise 4: a function, defined in a scope of its own in the kernel, that walks through the
 # distributed dataset and describes it: whether it is a DistributedDataset, the number of steps, the
 # distinct (slices per step, features shape, labels shape) of the steps, whether every example kept
-# its label (the labels are the example indices), and whether the first step holds the first examples
-# in order (not shuffled).
+# its label (the labels are the example indices), and whether every step holds a run of consecutive
+# examples. A dataset batched before it is shuffled (or not shuffled at all) has only such steps, at
+# every seed; the steps of a shuffled dataset are all runs with a probability below 1e-15 for the
+# drawn sizes. Asking this of the first step alone would wrongly reject a correct answer shuffled with
+# another seed up to 0.17 % of the time (3 examples of 60 in a row), and asking whether it holds the
+# first examples would miss whole batches shuffled after batching.
 DESCRIBE_BATCHES = '''
 def describe(distribute_batches, strategy, x, y, per_replica_batch_size):
     distributed = distribute_batches(strategy, x, y, per_replica_batch_size)
-    steps, shapes, paired, first_labels = 0, set(), True, None
+    steps, shapes, paired, consecutive = 0, set(), True, True
     for features, labels in distributed:
         feature_slices = strategy.experimental_local_results(features)
         label_slices = strategy.experimental_local_results(labels)
         for features_slice, labels_slice in zip(feature_slices, label_slices):
             shapes.add(repr((len(feature_slices), len(label_slices), tuple(features_slice.shape), tuple(labels_slice.shape))))
             paired = paired and bool(np.array_equal(features_slice.numpy(), x[labels_slice.numpy()]))
-        if first_labels is None:
-            first_labels = np.concatenate([labels_slice.numpy() for labels_slice in label_slices])
+        step_labels = np.sort(np.concatenate([labels_slice.numpy() for labels_slice in label_slices]))
+        consecutive = consecutive and step_labels.size > 0 and bool(np.array_equal(step_labels, np.arange(step_labels.min(), step_labels.min() + len(step_labels))))
         steps += 1
-    in_order = first_labels is not None and bool(np.array_equal(np.sort(first_labels), np.arange(len(first_labels))))
-    return [isinstance(distributed, tf.distribute.DistributedDataset), steps, sorted(shapes), paired, in_order]
+    return [isinstance(distributed, tf.distribute.DistributedDataset), steps, sorted(shapes), paired, steps > 0 and consecutive]
 '''
 
 
@@ -53,11 +56,17 @@ def batches_call(count, suffix, index):
 # record (the strategy's mirrored variables, the loss, the optimizer, the global dtype policy, the
 # other configurations of the hidden tests) is checked in the kernel by the calls themselves, with the
 # test cells' helpers; a failure there fails the export.
+# Both models end in a softmax, so their loss must take probabilities: a SparseCategoricalCrossentropy
+# with from_logits=True applies a second softmax, which still trains but is not what the exercise asks.
+LOSS_CHECKS = (
+    "checks.check_equal({model}.loss in ('sparse_categorical_crossentropy',) or "
+    "isinstance({model}.loss, keras.losses.SparseCategoricalCrossentropy), True, "
+    "name='{model} is compiled with the sparse_categorical_crossentropy loss'), "
+    "checks.check_equal(bool(getattr({model}.loss, 'get_config', dict)().get('from_logits')), False, "
+    "name='from_logits of the loss of {model} (its last layer applies a softmax already: leave from_logits=False)'), ")
 DISTRIBUTED_MODEL = (
     "[check_mirrored(distributed_classifier, strategy_of_2, name='distributed_classifier'), "
-    "checks.check_equal(distributed_classifier.loss in ('sparse_categorical_crossentropy',) or "
-    "isinstance(distributed_classifier.loss, keras.losses.SparseCategoricalCrossentropy), True, "
-    "name='the model is compiled with the sparse_categorical_crossentropy loss'), "
+    + LOSS_CHECKS.format(model="distributed_classifier") +
     "hidden := build_distributed_classifier(strategy_3 := " + CPU_STRATEGY.format(count=3) + ", 20, 3), "
     "checks.check_layers(hidden, [('Dense', (None, 64), 20 * 64 + 64), ('Dense', (None, 3), 64 * 3 + 3)], "
     "name='build_distributed_classifier(strategy with 3 replicas, 20, 3)'), "
@@ -67,6 +76,7 @@ DISTRIBUTED_MODEL = (
 MIXED_MODEL = (
     "[checks.check_type(mixed_classifier.optimizer, keras.optimizers.LossScaleOptimizer, "
     "name='the optimizer of mixed_classifier'), "
+    + LOSS_CHECKS.format(model="mixed_classifier") +
     "other := build_mixed_precision_classifier(7, 3), policy := keras.mixed_precision.global_policy().name, "
     "keras.mixed_precision.set_global_policy('float32'), "
     "checks.check_equal(policy, 'float32', name='the global policy after build_mixed_precision_classifier(7, 3)'), "
@@ -227,6 +237,9 @@ CHECKS = [
                          DESCRIBE_STRATEGY + "(make_cpu_strategy(len(cpu_devices)))",
                          DESCRIBE_STRATEGY + "(make_cpu_strategy(1))",
                          RAISES_VALUE_ERROR.format(function="make_cpu_strategy", arguments="int(low)"),
+                         # MirroredStrategy([]) uses every device instead of failing, so a lower bound
+                         # that lets 0 through must be caught by this call on every seed.
+                         RAISES_VALUE_ERROR.format(function="make_cpu_strategy", arguments="0"),
                          RAISES_VALUE_ERROR.format(function="make_cpu_strategy", arguments="int(high)")],
                   inputs=strategy_inputs,
                   verify=functools.partial(compare_results, rtol=1e-6, atol=1e-6, dtypes=True, labels=[
@@ -234,6 +247,7 @@ CHECKS = [
                       "[the class, replicas, devices and cross_device_ops of make_cpu_strategy(len(cpu_devices))]",
                       "[the class, replicas, devices and cross_device_ops of make_cpu_strategy(1)]",
                       "make_cpu_strategy(a count below 1) raising a ValueError",
+                      "make_cpu_strategy(0) raising a ValueError",
                       "make_cpu_strategy(a count above the number of logical CPUs) raising a ValueError"])),
     # Each call returns the value and whether it is a Python int.
     FunctionCheck("ex3_test",
@@ -259,7 +273,8 @@ CHECKS = [
                   inputs=batches_inputs,
                   verify=functools.partial(compare_results, rtol=1e-6, atol=1e-6, dtypes=True, labels=[
                       f"[is a DistributedDataset, steps, (slices, features shape, labels shape) of the steps, every "
-                      f"example keeps its label, the first step is unshuffled] for {count} replicas"
+                      f"example keeps its label, every step is a run of consecutive examples (shuffle before "
+                      f"batching)] for {count} replicas"
                       for count in (2, 3, 1)])),
     # Training is not deterministic: the trained models are checked by their layers and accuracies.
     ModelCheck("ex5_test", call=DISTRIBUTED_MODEL, verify=check_trained_classifier,
