@@ -101,7 +101,7 @@ def separable_cases(rng):
 
 
 def budget_rules(model, reference):
-    """Require at most 2,000 parameters, a ``Conv2D`` layer and a single ``Dense`` layer.
+    """Require at most 2,000 parameters, a ``Conv2D`` layer, a single ``Dense`` layer and a softmax output.
 
     Parameters
     ----------
@@ -113,6 +113,7 @@ def budget_rules(model, reference):
     str or None
         The first rule broken, or None.
     """
+    import numpy as np
     from keras import layers
 
     if model.count_params() > 2000:
@@ -122,6 +123,17 @@ def budget_rules(model, reference):
     dense = [layer for layer in model.layers if isinstance(layer, layers.Dense)]
     if len(dense) != 1:
         return f"the model has {len(dense)} Dense layers, expected only the output layer"
+    # The accuracy takes the argmax of the outputs, which a sigmoid output layer also gets right:
+    # the outputs for held-out digits must be probabilities that sum to 1, as a softmax's do (in the
+    # Dense layer or in an Activation layer after it).
+    images, _ = digits_test_set()
+    outputs = np.asarray(model.predict(images, verbose=0), dtype="float64")
+    sums = outputs.sum(axis=-1)
+    if outputs.min() < 0 or not np.allclose(sums, 1.0, rtol=0.0, atol=1e-3):
+        farthest = sums[np.argmax(np.abs(sums - 1.0))]
+        found = (f"an output is {outputs.min():.3g}" if outputs.min() < 0
+                 else f"the outputs for one test digit sum to {farthest:.3g}")
+        return f"the model's outputs are not probabilities that sum to 1: end the model with a softmax ({found})"
     return None
 
 
@@ -135,14 +147,17 @@ def digits_test_set():
 
 # Exercise 1 compares every shape with the solution's on random configurations, with int and tuple
 # kernel sizes and strides, both paddings and the default arguments; the last two calls check that
-# the answer is a tuple of Python ints, as the tests require.
+# the answer is a tuple of Python ints, as the tests require. The first call, a "same" padding whose
+# stride does not divide the size, fails an answer that rounds down whatever configurations are drawn.
 SQUARE_CALL = ('[conv_output_shape((int(c[0]), int(c[1]), int(c[2])), int(c[3]), int(c[4]), strides=int(c[5]), '
                'padding=("valid", "same")[c[6]]) for c in square]')
 RECTANGULAR_CALL = ('[conv_output_shape((int(c[0]), int(c[1]), int(c[2])), int(c[3]), (int(c[4]), int(c[5])), '
                     'strides=(int(c[6]), int(c[7])), padding=("valid", "same")[c[8]]) for c in rectangular]')
 DEFAULTS_CALL = '[conv_output_shape((int(c[0]), int(c[1]), int(c[2])), int(c[3]), int(c[4])) for c in square]'
 
-# Exercise 4 counts parameters for int and tuple kernel sizes, with and without biases.
+# Exercise 4 counts parameters for int and tuple kernel sizes, with and without biases. The first
+# call of its check, with a depth multiplier of 2, fails an answer that ignores the multiplier in
+# either step whatever multipliers are drawn.
 SEPARABLE_CALL = ('[separable_conv_params(int(c[0]), int(c[1]), (int(c[2]), int(c[3])), depth_multiplier=int(c[4]), '
                   'use_bias=bool(c[5])) for c in cases]')
 SQUARE_SEPARABLE_CALL = ('[separable_conv_params(int(c[0]), int(c[1]), int(c[2]), depth_multiplier=int(c[4]), '
@@ -150,6 +165,7 @@ SQUARE_SEPARABLE_CALL = ('[separable_conv_params(int(c[0]), int(c[1]), int(c[2])
 
 CHECKS = [
     FunctionCheck("ex1_test", calls=[
+        'conv_output_shape((7, 7, 1), 4, 3, strides=3, padding="same")',
         SQUARE_CALL, RECTANGULAR_CALL, DEFAULTS_CALL,
         'conv_output_shape((227, 227, 3), 96, 11, strides=4)',
         'type(conv_output_shape((28, 28, 1), 32, 3)).__name__',
@@ -168,6 +184,7 @@ CHECKS = [
         'np.asarray(conv2d_by_hand(image1, kernel1, bias1, 2)).dtype.name',
     ], inputs=convolution_inputs, rtol=1e-4, atol=1e-4),
     FunctionCheck("ex4_test", calls=[
+        'separable_conv_params(32, 64, 3, depth_multiplier=2)',
         SEPARABLE_CALL, SQUARE_SEPARABLE_CALL, 'separable_conv_params(64, 128, 3)',
         'separable_conv_params(1, 1, 1)',
         'isinstance(separable_conv_params(3, 16, 5, use_bias=False), (int, np.integer))',

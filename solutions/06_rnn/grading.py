@@ -183,13 +183,17 @@ def ignores_padding(model, reference):
 
 # Exercises 5 and 6 export the model their test cell trained. The loss is not in the `.keras` file
 # the verifier loads, and Exercise 6 also needs a classifier built for a larger vocabulary, so the
-# export refuses models that fail these two tests with a clear error.
+# export refuses models compiled with another loss than the exercise's, and classifiers that fail the
+# larger vocabulary, with a clear error.
 FORECASTER_CALL = (
     'my_forecaster if (my_forecaster.loss in ("mse", "mean_squared_error") '
     'or isinstance(my_forecaster.loss, keras.losses.MeanSquaredError)) '
     'else (_ for _ in ()).throw(ValueError("the forecaster must be compiled with the mse loss"))')
 CLASSIFIER_CALL = (
-    'order_classifier if np.asarray(build_order_classifier(50).predict(np.array([[49, 1, 2]], dtype="int32"), '
+    '(_ for _ in ()).throw(ValueError("the classifier must be compiled with the binary_crossentropy loss")) '
+    'if not (order_classifier.loss == "binary_crossentropy" '
+    'or isinstance(order_classifier.loss, keras.losses.BinaryCrossentropy)) '
+    'else order_classifier if np.asarray(build_order_classifier(50).predict(np.array([[49, 1, 2]], dtype="int32"), '
     'verbose=0)).size == 1 else (_ for _ in ()).throw(ValueError("build_order_classifier(50) must make one '
     'prediction per sequence"))')
 
@@ -217,8 +221,10 @@ CHECKS = [
         "[gru_param_count(int(f), int(u), reset_after=False) for f, u in pairs]",
         "[type(lstm_param_count(1, 32)).__name__, type(gru_param_count(1, 32)).__name__]",
     ], inputs=size_pairs),
-    # Exercise 4 builds three GRUs on three features: only the last one returns its final state.
-    ModelCheck("ex4_test", call="build_stacked_gru(3, [8, 8, 4])", verify=same_layers),
+    # Exercise 4 builds three GRUs on three features: only the last one returns its final state. The
+    # activations are compared too: the GRUs keep their tanh and the output layer stays linear.
+    ModelCheck("ex4_test", call="build_stacked_gru(3, [8, 8, 4])",
+               verify=functools.partial(same_layers, attributes=("output_shape", "parameters", "activation"))),
     ModelCheck("ex5_test", call=FORECASTER_CALL, same_parameters=False, same_shapes=False,
                verify=forecaster_rules, held_out=series_val_and_test, threshold=0.5,
                metric=functools.partial(worst_metric, metric=mse_over_naive, lower_is_better=True),
