@@ -11,6 +11,10 @@ from grader.verify import compare
 #: The accuracy the resumed digits model of exercise 6 must reach on the test images.
 RESUMED_MIN_ACCURACY = 0.90
 
+#: The number of examples of exercise 4's large shuffled pipeline: more than the fixed shuffle
+#: buffers that tutorials use (1,000, 1,024 or 10,000), so that such a buffer shows.
+LARGE_PIPELINE = 20_000
+
 
 def gated(model, condition, message):
     """Return a call that evaluates to ``model`` when ``condition`` holds, and raises ``message`` otherwise.
@@ -69,7 +73,15 @@ def pipeline_behaves(results, expected):
     ----------
     results, expected : list
         Three exports: the ordered pipeline, two passes and the batches of a shuffled pipeline of
-        100 examples, and the first batch of a shuffled pipeline of 1,000 examples.
+        100 examples, and the first batch of a shuffled pipeline of ``LARGE_PIPELINE`` examples.
+
+    Notes
+    -----
+    A buffer that holds the whole data set makes the first batch a uniform sample of it: with
+    20,000 examples and batches of 100, its mean index is about 10,000 with a standard deviation
+    of about 577 (the mean of 100 draws without replacement), so the threshold of 7,000 lies over
+    5 standard deviations below and rejects a correct answer with a probability of about 1e-7.
+    A fixed buffer of 1,000 or 1,024 examples gives a mean of about 500, one of 10,000 about 5,000.
     """
     ordered, shuffled, large = results
     problem = compare_items([ordered], expected[:1], rtol=1e-6, atol=1e-7)
@@ -85,9 +97,10 @@ def pipeline_behaves(results, expected):
     if all(np.all(np.diff(np.sort(np.asarray(batch))) == 1) for batch in shuffled["batches"]):
         return "every shuffled batch holds consecutive examples: shuffle the examples before batching, not the batches"
     first_batch = np.asarray(large)
-    if first_batch.shape != (100,) or not first_batch.mean() > 350:
-        return (f"the first batch of 1,000 shuffled examples has a mean index of {first_batch.mean():.0f} instead of "
-                "about 500: give shuffle a buffer as large as the data set")
+    if first_batch.shape != (100,) or not first_batch.mean() > 0.35 * LARGE_PIPELINE:
+        return (f"the first batch of {LARGE_PIPELINE:,} shuffled examples has a mean index of {first_batch.mean():.0f} "
+                f"instead of about {LARGE_PIPELINE // 2:,}: give shuffle a buffer as large as the data set "
+                "(len(images)), not a fixed size such as 1,000 or 10,000")
     return None
 
 
@@ -144,9 +157,14 @@ MAXOUT_CALLS = [
     "'clone_settings': [clone.units, clone.num_pieces], "
     "'config_round_trip': clone.get_config() == wide.get_config(), "
     "'clone_build': clone.build((None, 20)), 'clone_kernel_std': float(np.std(clone.kernel.numpy()))}",
-    # A model holding the layer, saved to a .keras file and loaded back.
+    # A model holding the layer, saved to a .keras file and loaded back. The layer's output size is
+    # checked before the grader's weights are set: with a maximum over the wrong axis, the Dense
+    # kernel's shape would not fit, and the whole export would fail with Keras's shape error instead.
     "{'num_params': (model := keras.Sequential([keras.Input(shape=(int(num_inputs),)), "
     "MaxoutDense(int(units), num_pieces=int(pieces)), layers.Dense(1)])).count_params(), "
+    "'output_units': " + gated("model.layers[0].output.shape[-1]", "model.layers[0].output.shape[-1] == int(units)",
+                               "MaxoutDense(units, num_pieces) should output (batch, units): take the maximum over "
+                               "the pieces, the last axis of the (batch, units, num_pieces) values") + ", "
     "'set': model.set_weights([kernel, bias, dense_kernel, np.zeros(1, dtype='float32')]), "
     "'save': model.save(working_dir / 'grader_maxout.keras'), "
     "'loaded_class': type((loaded := keras.models.load_model(working_dir / 'grader_maxout.keras')).layers[0]).__name__, "
@@ -176,8 +194,9 @@ PIPELINE_CALLS = [
     "(lambda dataset: {'passes': [np.concatenate(list(map(lambda batch: batch[1].numpy(), dataset))) for _ in range(2)], "
     "'batches': list(map(lambda batch: batch[1].numpy(), dataset))})"
     "(make_dataset(np.zeros((100, 2, 2), dtype='uint8'), np.arange(100), batch_size=10, training=True))",
-    # The first batch of a shuffled pipeline of 1,000 examples (is the buffer large enough?).
-    "next(iter(make_dataset(np.zeros((1000, 1, 1), dtype='uint8'), np.arange(1000), batch_size=100, training=True)))[1].numpy()",
+    # The first batch of a shuffled pipeline of LARGE_PIPELINE examples (does the buffer hold them all?).
+    f"next(iter(make_dataset(np.zeros(({LARGE_PIPELINE}, 1, 1), dtype='uint8'), np.arange({LARGE_PIPELINE}), "
+    "batch_size=100, training=True)))[1].numpy()",
 ]
 
 CALLBACK_CALLS = [

@@ -43,6 +43,32 @@ def dropout_behaves(results, expected):
     return None
 
 
+def batch_norm_matches(results, expected):
+    """Check exercise 3: every call matches the solution, and a non-default epsilon changes the result.
+
+    The calls come in pairs (see ``BATCH_NORM_CALLS``): the same inputs without ``epsilon``, then with
+    the drawn ``epsilon``, which is never the default of 1e-3. An answer whose second call returns what
+    its first returned ignores the argument (typically a hard-coded ``variance_epsilon=1e-3``).
+
+    Parameters
+    ----------
+    results, expected : list
+        The student's and the solution's results, one array per call.
+    """
+    for index, (value, wanted) in enumerate(zip(results, expected)):
+        problem = compare_results([value], [wanted], labels=[f"the result of call {index + 1}"], dtypes=True)
+        if not problem:
+            continue
+        # A result with epsilon that equals the same answer's result without it shows the argument is ignored.
+        default = results[index - 1] if index % 2 == 1 else None
+        if (isinstance(value, np.ndarray) and isinstance(default, np.ndarray) and value.shape == default.shape
+                and np.allclose(value, default, rtol=1e-6, atol=0.0)):
+            return (f"batch_norm({BATCH_NORM_LABELS[index]}) with a non-default epsilon returns the same values as "
+                    "with the default: use the epsilon argument in the formula, not a fixed 1e-3")
+        return problem
+    return None
+
+
 def augmenter_config(model):
     """Return the settings of an augmenter's layers that the notebook's tests look at.
 
@@ -128,7 +154,8 @@ def batch_norm_problem(rng):
 
     return {"dense": rng.normal(3.0, 2.0, size=(int(rng.integers(4, 20)), 3)).astype(np.float32), **weights("dense", 3),
             "images": rng.normal(3.0, 2.0, size=(5, 4, 3, 6)).astype(np.float32), **weights("images", 6),
-            "epsilon": np.array(rng.choice([1e-3, 0.01, 0.1]))}
+            # Epsilon is never the default of 1e-3, so that an answer that ignores it gets other values.
+            "epsilon": np.array(rng.choice([0.01, 0.05, 0.1]))}
 
 
 def loss_histories(rng):
@@ -165,6 +192,12 @@ BATCH_NORM_CALLS = [
     for prefix in ("dense", "images") for training in (False, True) for epsilon in ("", ", epsilon=float(epsilon)")
 ]
 
+#: The inputs of each of ``BATCH_NORM_CALLS``, in words, for messages.
+BATCH_NORM_LABELS = [
+    f"{inputs}, ..., training={training}"
+    for inputs in ("x of shape (batch, 3)", "images of shape (5, 4, 3, 6)") for training in (False, True) for _ in range(2)
+]
+
 FIXED_HISTORIES = [([1.0, 0.8, 0.7, 0.75, 0.72, 0.9, 0.6], 3), ([5.0, 4.0, 3.0, 2.0, 1.0], 1), ([1.0, 2.0, 3.0, 4.0, 5.0], 2),
                    ([1.0, 1.0, 1.0, 0.9], 2), ([3.0, 2.0, 2.5, 2.4], 3), ([0.5], 4),
                    ([1.0, 0.9, 1.1, 0.8, 1.2, 1.3, 0.7, 0.6], 1), ([1.0, 0.9, 1.1, 0.8, 1.2, 1.3, 0.7, 0.6], 2)]
@@ -181,7 +214,7 @@ CHECKS = [
                                      for l1, l2 in [(0.01, 0.1), (0.0, 0.5), (0.2, 0.0), (0.0, 0.0), (0.003, 0.07)]],
                   inputs=penalty_problem, verify=functools.partial(compare_results, rtol=1e-5, atol=1e-7, dtypes=True)),
     FunctionCheck("ex3_test", calls=BATCH_NORM_CALLS, inputs=batch_norm_problem,
-                  verify=functools.partial(compare_results, dtypes=True)),
+                  verify=batch_norm_matches),
     ModelCheck("ex4_test", call="build_augmenter(20, 27, 4, 0.15)", verify=same_augmenter),
     FunctionCheck("ex5_test", calls=[early_stopping_call(losses, patience) for losses, patience in FIXED_HISTORIES]
                   + [early_stopping_call(f"losses_{index}.tolist()", f"int(patience_{index})") for index in range(8)],
