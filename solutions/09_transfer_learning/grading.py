@@ -93,6 +93,13 @@ def pretrained_bn_inputs(rng):
 def unfreeze_counts(rng):
     """Draw the sequences of layer counts passed to unfreeze_top_layers.
 
+    Besides the random counts, each sequence holds every count that puts a Conv2D layer just below the
+    cut: 4, 8 and 11 on the base (``block3_conv``, ``block2_conv`` and ``block1_conv`` are its layers 8, 4
+    and 1 of 13), 5, 9 and 12 on a base with its top (14 layers). Only these counts reject an answer that
+    unfreezes one layer too many (one that counts the InputLayer apart, say): below the other cuts lies a
+    layer without weights or a BatchNormalization layer, which stays frozen anyway, so the trainable
+    weights are the same as the solution's.
+
     Parameters
     ----------
     rng : numpy.random.Generator
@@ -104,8 +111,8 @@ def unfreeze_counts(rng):
         ``base_counts`` for the base without its top (13 layers), including all layers and 2 layers,
         and ``top_counts`` for a base with its top (14 layers).
     """
-    return {"base_counts": np.array([rng.integers(3, 13), 13, 2, rng.integers(1, 13), 5, 9]),
-            "top_counts": np.array([2, rng.integers(3, 15), 6, 14])}
+    return {"base_counts": np.array([rng.integers(3, 13), 13, 2, 4, rng.integers(1, 13), 5, 8, 11, 9]),
+            "top_counts": np.array([2, rng.integers(3, 15), 5, 6, 9, 12, 14])}
 
 
 def same_values_and_dtypes(results, expected, names, rtol, atol):
@@ -149,9 +156,13 @@ def check_unfreeze_steps(results, expected):
     Returns
     -------
     str or None
-        Which call left the model in another state than the solution, or None.
+        Which call left the model in another state than the solution, or None. When the only extra
+        trainable weights are those of the layer just below the last ``count`` layers, it says so.
     """
-    for model_name, steps, expected_steps in zip(["the base", "a base with its top"], results, expected):
+    # The layer names of each model, in order: the base, then the base with its Dense top.
+    layer_names = [BASE_LAYERS, BASE_LAYERS + ["source_classifier"]]
+    for model_name, names, steps, expected_steps in zip(["the base", "a base with its top"], layer_names,
+                                                        results, expected):
         if not isinstance(steps, list) or len(steps) != len(expected_steps):
             return f"unfreeze_top_layers on {model_name}: unexpected results"
         for step, (count, returned, trainable, paths) in zip(steps, expected_steps):
@@ -165,8 +176,15 @@ def check_unfreeze_steps(results, expected):
             if step[3] != paths:
                 extra = sorted(set(step[3]) - set(paths))
                 missing = sorted(set(paths) - set(step[3]))
-                return (f"the trainable weights {where} differ: trainable but should be frozen {extra}, "
-                        f"frozen but should be trainable {missing}")
+                problem = (f"the trainable weights {where} differ: trainable but should be frozen {extra}, "
+                           f"frozen but should be trainable {missing}")
+                # An answer that unfreezes one layer too many makes only the layer below the cut trainable.
+                below = names[len(names) - count - 1] if count < len(names) else None
+                if not missing and {path.split("/")[0] for path in extra} == {below}:
+                    problem += (f"; {below}, the layer just below the last {count} layers of model.layers, is "
+                                f"trainable too (unfreeze exactly num_layers layers: the InputLayer is one of "
+                                f"model.layers)")
+                return problem
     return None
 
 
