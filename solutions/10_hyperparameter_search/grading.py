@@ -137,6 +137,10 @@ def halving_inputs(rng):
     return {"cases": np.array(cases)}
 
 
+#: What each exported call of exercise 4 holds besides the schedule, for the verifier's messages.
+HALVING_PARTS = "the type of the schedule, the type of each round, whether its numbers are integers"
+
+
 def halving_call(arguments):
     """Return the expression that calls halving_schedule and records the types of what it returns.
 
@@ -148,10 +152,13 @@ def halving_call(arguments):
     Returns
     -------
     str
-        An expression whose value is the schedule, its type's name and the type name of each round.
+        An expression whose value is the schedule, its type's name, the type name of each round and,
+        for each number of each round, whether it is an integer (``np.ceil`` returns floats, which
+        compare equal to the right integers in the exported JSON).
     """
     return (f"[schedule := halving_schedule({arguments}), type(schedule).__name__, "
-            "[type(item).__name__ for item in schedule]]")
+            "[type(item).__name__ for item in schedule], "
+            "[['int' in type(value).__name__ for value in item] for item in schedule]]")
 
 
 def same_architecture(model, reference):
@@ -208,24 +215,25 @@ CHECKS = [
                       for options in ("units and learning rates, batch sizes and epochs",
                                       "units, dropout and num_hidden, no fit options", "no model options, epochs",
                                       "{}, {}")])),
-    # Each call also says whether every score is a Python float, as the hidden test requires.
+    # Each call also says whether every score is a Python float, as the hidden test requires, and gives the
+    # types of the keys (JSON turns every key into a string, so '16' would otherwise match 16).
     FunctionCheck("ex3_test",
                   calls=[f"[best := best_score_by({FAKE_SEARCH}, {name!r}), "
-                         "all(isinstance(score, float) for score in best.values())]"
+                         "all(isinstance(score, float) for score in best.values()), "
+                         "sorted({type(key).__name__ for key in best})]"
                          for name in ("units", "learning_rate", "batch_size", "dropout")],
                   inputs=search_inputs,
                   verify=functools.partial(compare_results, labels=[
-                      f"[best_score_by(search, {name!r}), all its scores are Python floats] on the grader's search"
+                      f"[best_score_by(search, {name!r}), all its scores are Python floats, the types of its keys] "
+                      "on the grader's search"
                       for name in ("units", "learning_rate", "batch_size", "dropout")])),
     FunctionCheck("ex4_test",
                   calls=[halving_call(", ".join(map(str, case))) for case in HALVING_CASES]
                   + [halving_call(", ".join(f"int(cases[{row}, {column}])" for column in range(4))) for row in range(4)],
                   inputs=halving_inputs,
                   verify=functools.partial(compare_results, labels=[
-                      f"[halving_schedule{case}, the type of the schedule, the type of each round]"
-                      for case in HALVING_CASES] + [
-                      f"[halving_schedule(grader's case {row + 1}), the type of the schedule, the type of each round]"
-                      for row in range(4)])),
+                      f"[halving_schedule{case}, {HALVING_PARTS}]" for case in HALVING_CASES] + [
+                      f"[halving_schedule(grader's case {row + 1}), {HALVING_PARTS}]" for row in range(4)])),
     ModelCheck("ex5_test", call=SEARCH_MODEL, same_parameters=False, verify=same_architecture,
                held_out=digits_test_set, threshold=0.93),
 ]
