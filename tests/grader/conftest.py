@@ -41,7 +41,7 @@ def submit(submitted, name, notebook_name="mini.ipynb", fixture=None):
 
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory, request):
-    """Grade every fixture submission once, plus a renamed and a missing notebook.
+    """Grade every fixture submission once, plus a renamed and a missing notebook and a student named Zoë O'Brien.
 
     test_attacks.py and test_autograde.py both use this run, and pytest-xdist may give them to
     different workers: the first worker grades and saves the run in the session's shared temporary
@@ -72,6 +72,7 @@ def grade_fixtures(tmp_path_factory):
         if fixture.stem not in skipped:
             submit(submitted, fixture.stem)
     submit(submitted, "renamed_notebook", "mini-Copy1.ipynb", fixture="reference_solution")
+    submit(submitted, "Zoë O'Brien", fixture="reference_solution")
     (submitted / "missing_notebook" / "mini").mkdir(parents=True)
     root = tmp_path_factory.mktemp("grading")
     run = autograde.grade(submitted, root, FIXTURES / "source", timeout=TIMEOUT, progress=False, limits=LIMITS,

@@ -38,6 +38,11 @@ EXPECTED = {
     "copied_answer_cell": (2, 3, None),
     "invented_grade_cell": (2, 3, None),
     "html_in_output": (2, 3, None),
+    "inflated_points": (2, 3, None),
+    "swapped_kernelspec": (2, 3, None),
+    "partial_answers": (2, 0, "NotImplementedError: the exercise has not been answered yet"),
+    "nbformat_4_4_stale_outputs": (0, 3, "CheckFailed: double([1, 2]) differs from the expected values"),
+    "Zoë O'Brien": (2, 3, None),
 }
 
 #: Cases whose cells the grader changes, with the one note the student gets about it.
@@ -107,6 +112,19 @@ def test_changed_cells_get_one_note_in_the_results_and_the_feedback(graded, case
     assert results[case].max_score == 5, "a cell the gradebook does not know adds no points"
     feedback = (run.feedback / case / "mini" / "mini.html").read_text()
     assert feedback.count("Note from the grader") == 2, "once above the changed cell, once under the results table"
+
+
+def test_inflated_points_are_not_counted(graded):
+    run, results = graded
+    assert results["inflated_points"].max_score == 5
+    with Gradebook(f"sqlite:///{run.gradebook}") as gradebook:
+        assert gradebook.find_submission("mini", "inflated_points").max_score == 5.0
+
+
+def test_a_student_name_with_accents_and_an_apostrophe_gets_feedback_and_a_grade_row(graded):
+    run, _ = graded
+    assert (run.feedback / "Zoë O'Brien" / "mini" / "mini.html").is_file()
+    assert "Zoë O'Brien" in run.grades_csv.read_text(encoding="utf-8")
 
 
 def test_pasted_cells_do_not_stop_the_grading_of_the_others(graded):
