@@ -691,17 +691,23 @@ def prepare(folder: Path, limits: Limits | None = None, mode: Mode | None = None
         # Read-only inside the sandbox: a notebook that wants to add to the cache works in memory.
         readable.append(cache)
         environment["KERAS_HOME"] = cache
-    hierarchy, no_group = cgroup.find()
-    no_mount = mount_scratch(scratch, limits.disk_bytes)
-    sized_tmp = mode.isolated and mode.sized_tmp
+    missing = {"tmp": _no_sized_tmp(mode), "working folder": mount_scratch(scratch, limits.disk_bytes),
+               "memory cgroup": cgroup.find()[1]}
     policy = Policy(python=sys.executable, readable=readable, runtime_dir=str(runtime), scratch_dir=str(scratch),
-                    limits=limits, isolated=mode.isolated, uid=uid, environment=environment, sized_tmp=sized_tmp,
-                    memory_group=hierarchy is not None)
+                    limits=limits, isolated=mode.isolated, uid=uid, environment=environment,
+                    sized_tmp=not missing["tmp"], memory_group=not missing["memory cgroup"])
     policy_file = folder / "policy.json"
     policy.save(policy_file)
     install_kernel(folder, policy_file)
-    caps = caps_description(limits, mode.isolated, sized_tmp, no_mount, no_group)
+    caps = caps_description(limits, missing)
     return folder, runtime / "kernel.json", replace(mode, description=f"{mode.description}; {caps}")
+
+
+def _no_sized_tmp(mode: Mode) -> str:
+    """Return why kernels of ``mode`` get no ``/tmp`` of fixed size, or '' when they do."""
+    if not mode.isolated:
+        return "it is the machine's own"
+    return "" if mode.sized_tmp else "bubblewrap without --size"
 
 
 def missing_caps(mode: Mode) -> dict[str, str]:
@@ -714,24 +720,21 @@ def missing_caps(mode: Mode) -> dict[str, str]:
     with tempfile.TemporaryDirectory(prefix="tfcourse-probe-") as probe:
         no_mount = mount_scratch(Path(probe) / "scratch", 1024**2)
         unmount_scratch(Path(probe) / "scratch")
-    tmp = "" if mode.isolated and mode.sized_tmp else (
-        "bubblewrap without --size" if mode.isolated else "kernels are not isolated: /tmp is the machine's own")
-    return {"tmp": tmp, "working folder": no_mount, "memory cgroup": cgroup.find()[1]}
+    return {"tmp": _no_sized_tmp(mode), "working folder": no_mount, "memory cgroup": cgroup.find()[1]}
 
 
-def caps_description(limits: Limits, isolated: bool, sized_tmp: bool, no_mount: str, no_group: str) -> str:
+def caps_description(limits: Limits, missing: dict[str, str]) -> str:
     """Say in one clause how a submission's memory and files are capped (and what is not, and why).
 
-    ``no_mount`` and ``no_group`` are the reasons why the working folder has no size or there is no
-    memory cgroup ('' when there is).
+    ``missing`` says why each cap cannot be applied ('' where it can), as :func:`missing_caps` does.
     """
-    tmp = (f"/tmp {_gib(limits.tmp_bytes)}" if sized_tmp else
-           "/tmp not capped (" + ("bubblewrap without --size" if isolated else "it is the machine's own") + ")")
-    work = f"working folder {_gib(limits.disk_bytes)}" if not no_mount else f"working folder not capped ({no_mount})"
-    if not no_group:
+    tmp = f"/tmp {_gib(limits.tmp_bytes)}" if not missing["tmp"] else f"/tmp not capped ({missing['tmp']})"
+    work = (f"working folder {_gib(limits.disk_bytes)}" if not missing["working folder"] else
+            f"working folder not capped ({missing['working folder']})")
+    if not missing["memory cgroup"]:
         return f"memory {_gib(limits.memory_bytes)} in all, files in memory included (memory cgroup); {tmp}; {work}"
     return (f"address space {_gib(limits.memory_bytes)}, and files in memory on top of it (no memory cgroup: "
-            f"{no_group}); {tmp}; {work}")
+            f"{missing['memory cgroup']}); {tmp}; {work}")
 
 
 def mount_scratch(scratch: Path, size_bytes: int) -> str:

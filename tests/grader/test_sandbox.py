@@ -225,10 +225,12 @@ def test_the_launcher_says_why_it_stopped_a_kernel(tmp_path):
 
 def test_caps_description_names_what_is_capped_and_what_is_not():
     limits = sandbox.Limits(memory_bytes=4 * 1024**3, tmp_bytes=256 * 1024**2, disk_bytes=1024**3)
-    assert sandbox.caps_description(limits, True, True, "", "") == (
+    assert sandbox.caps_description(limits, {"tmp": "", "working folder": "", "memory cgroup": ""}) == (
         "memory 4 GiB in all, files in memory included (memory cgroup); /tmp 256 MiB; working folder 1 GiB")
-    weaker = sandbox.caps_description(limits, False, False, "mounting a folder of fixed size needs root",
-                                      "no cgroup hierarchy with the memory controller is mounted")
+    weaker = sandbox.caps_description(limits, {
+        "tmp": sandbox._no_sized_tmp(sandbox.Mode(False, "NOT ISOLATED")),
+        "working folder": "mounting a folder of fixed size needs root",
+        "memory cgroup": "no cgroup hierarchy with the memory controller is mounted"})
     assert weaker == ("address space 4 GiB, and files in memory on top of it (no memory cgroup: no cgroup hierarchy "
                       "with the memory controller is mounted); /tmp not capped (it is the machine's own); working "
                       "folder not capped (mounting a folder of fixed size needs root)")
