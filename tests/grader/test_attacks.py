@@ -94,6 +94,79 @@ def test_attack_stopped_by_the_sandbox(graded, isolated, case):
     check_case(graded[1], case, EXPECTED_ISOLATED[case])
 
 
+def test_checked_exercises_are_marked_in_the_executed_notebook(graded):
+    run, _ = graded
+    executed = nbformat.read(run.gradebook.parent / "autograded" / "monkeypatched_checks" / "mini" / "mini.ipynb", 4)
+    texts = [str(output) for cell in executed.cells for output in cell.get("outputs", [])]
+    assert any("GraderCheckFailed" in text for text in texts)
+    assert any("Verified independently by the grader: passed." in text for text in texts)
+    assert not any("_tfcourse_export" in cell.source for cell in executed.cells), "export cells must be removed"
+
+
+def test_stderr_noise_keeps_its_points_in_the_gradebook(graded):
+    run, _ = graded
+    with Gradebook(f"sqlite:///{run.gradebook}") as gradebook:
+        assert gradebook.find_submission("mini", "stderr_noise").score == 5.0
+        assert gradebook.find_submission("mini", "monkeypatched_checks").score == 3.0
+
+
+def test_no_process_outlives_grading(graded):
+    listed = subprocess.run(["pgrep", "-f", "sleep 4242"], capture_output=True, text=True)
+    assert listed.stdout.strip() == "", "a submission's background process is still running"
+
+
+def test_output_flood_is_capped(graded):
+    run, _ = graded
+    executed = nbformat.read(run.gradebook.parent / "autograded" / "output_flood" / "mini" / "mini.ipynb", 4)
+    lines = sum(str(output.get("text", "")).count("\n") for cell in executed.cells for output in cell.get("outputs", []))
+    assert lines <= 1100
+
+
+def test_gradebook_is_untouched_by_the_submission(graded, isolated):
+    run, _ = graded
+    with Gradebook(f"sqlite:///{run.gradebook}") as gradebook:
+        submission = gradebook.find_submission("mini", "writing_gradebook")
+        assert submission.score == 3.0
+        assert all(grade.manual_score is None for notebook in submission.notebooks for grade in notebook.grades)
+
+
+def test_sandbox_mode_is_reported(graded):
+    run, _ = graded
+    # The user id part names the grading process's own id, and another worker may have graded.
+    assert run.sandbox.split(", runs as user id")[0] == sandbox.detect().description.split(", runs as user id")[0]
+    assert run.seed == SEED
+
+
+def test_grading_again_gives_identical_scores_and_keeps_manual_grades(graded, tmp_path):
+    run, results = graded
+    # A copy of the shared grading folder, so that the other tests see it unchanged.
+    root = tmp_path / "grading"
+    shutil.copytree(run.gradebook.parent, root)
+    gradebook_url = f"sqlite:///{root / 'gradebook.db'}"
+    cases = ["reference_solution", "monkeypatched_checks", "os_exit", "stderr_noise"]
+    submitted = tmp_path / "submitted"
+    for case in cases:
+        submit(submitted, case)
+
+    def grade_again(seed):
+        again = autograde.grade(submitted, root, FIXTURES / "source", timeout=TIMEOUT, progress=False,
+                                feedback=False, limits=LIMITS, seed=seed)
+        return {r.student: [(e.grade_id, e.score) for e in r.exercises] for r in again.results}
+
+    first = {case: [(e.grade_id, e.score) for e in results[case].exercises] for case in cases}
+    assert grade_again(SEED + 1) == first, "grading again, with other random inputs, must give the same scores"
+
+    with Gradebook(gradebook_url) as gradebook:
+        gradebook.find_grade("ex1_test", "mini", "mini", "monkeypatched_checks").manual_score = 1.5
+        gradebook.find_comment("ex1_answer", "mini", "mini", "monkeypatched_checks").manual_comment = "See me."
+        gradebook.db.commit()
+    grade_again(SEED + 2)
+    with Gradebook(gradebook_url) as gradebook:
+        grade = gradebook.find_grade("ex1_test", "mini", "mini", "monkeypatched_checks")
+        assert (grade.manual_score, grade.auto_score) == (1.5, 0.0), "the instructor's grade must survive"
+        assert gradebook.find_comment("ex1_answer", "mini", "mini", "monkeypatched_checks").manual_comment == "See me."
+
+
 @pytest.mark.parametrize("case", sorted(EXPECTED_CAPPED))
 def test_files_stop_at_their_cap(graded, case):
     require_cap(NEEDS_CAP[case])
