@@ -12,7 +12,7 @@ score (0) and the messages the student sees.
 
 To see what the grader makes of a chapter's wrong answers while writing them, run::
 
-    .venv/bin/python -m tests.wrong_answers 05_cnn
+    .venv/bin/python -m tests.wrong_answers 06_cnn
 
 which grades them (the solution's reference exports are kept in ``$TFCOURSE_CACHE_DIR`` or
 ``~/.cache/tfcourse`` between runs) and prints each exercise's score, message and verdict.
@@ -204,7 +204,7 @@ def problems(chapter: str, student: str, wrong_answers: list[Wrong], result, aut
 def main(argv: list[str] | None = None) -> int:
     """Grade a chapter's wrong answers and print what the grader says about each exercise."""
     parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("chapter", help="a chapter folder name, e.g. 05_cnn")
+    parser.add_argument("chapter", help="a chapter folder name, e.g. 06_cnn")
     parser.add_argument("--seed", type=int, default=20261205, help="seed of the trusted checks' inputs")
     args = parser.parse_args(argv)
     os.environ.setdefault("TFCOURSE_OFFLINE", "1")
