@@ -300,8 +300,8 @@ def bubblewrap_command(policy: Policy, work_dir: Path, kernel: list[str]) -> lis
 
 
 #: Variables of the grader's environment that the kernel inherits (everything else is dropped).
-PASSED_THROUGH = ("LANG", "LC_ALL", "KERAS_HOME", "TFCOURSE_OFFLINE", "TF_CPP_MIN_LOG_LEVEL",
-                  "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED")
+PASSED_THROUGH = ("LANG", "LC_ALL", "KERAS_HOME", "TFCOURSE_OFFLINE", "TFCOURSE_SYSTEM_DATA",
+                  "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED")
 
 
 def gpu_binds(dev: Path = Path("/dev")) -> list[str]:

@@ -59,14 +59,18 @@ def grading_seconds(table: Path = BENCHMARK_TABLE) -> dict[str, float]:
 def schedule_key(item: pytest.Item, seconds: dict[str, float]) -> tuple[int, float]:
     """Return the sort key that puts the longest tests first (see :func:`pytest_collection_modifyitems`).
 
-    The chapter gradings come first (``tests/test_chapters.py``), then nbval's runs of the student
-    notebooks in ``course/``, then everything else; within the first two groups, the chapter with the
-    longest grading time in the latest benchmark goes first. The key depends only on the test's file
-    and chapter, so the sort (which is stable) keeps each notebook's cells in order.
+    The chapter gradings come first (``tests/test_chapters.py``, and the runs of a chapter on the
+    offline digits in ``tests/test_fallback_data.py``), then nbval's runs of the student notebooks in
+    ``course/``, then everything else; within the first two groups, the chapter with the longest
+    grading time in the latest benchmark goes first. The key depends only on the test's file and
+    chapter, so the sort (which is stable) keeps each notebook's cells in order.
     """
     if item.path.name == "test_chapters.py":
         chapter = item.parent.name.removeprefix("TestChapter_") if item.parent is not None else ""
         return 0, -seconds.get(chapter, 0.0)
+    if item.path.name == "test_fallback_data.py":
+        callspec = getattr(item, "callspec", None)
+        return 0, -seconds.get(callspec.params.get("chapter", "") if callspec else "", 0.0)
     if item.path.suffix == ".ipynb":
         return 1, -seconds.get(item.path.parent.name, 0.0)
     return 2, 0.0

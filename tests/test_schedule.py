@@ -6,9 +6,12 @@ from types import SimpleNamespace
 from tests.conftest import BENCHMARK_TABLE, REPO, grading_seconds, schedule_key
 
 
-def fake_item(path: str, parent: str = "") -> SimpleNamespace:
-    """Return the two attributes of a pytest item that the schedule reads."""
-    return SimpleNamespace(path=Path(path), parent=SimpleNamespace(name=parent))
+def fake_item(path: str, parent: str = "", chapter: str | None = None) -> SimpleNamespace:
+    """Return the attributes of a pytest item that the schedule reads (``chapter``: a parameter)."""
+    item = SimpleNamespace(path=Path(path), parent=SimpleNamespace(name=parent))
+    if chapter is not None:
+        item.callspec = SimpleNamespace(params={"chapter": chapter})
+    return item
 
 
 def test_grading_seconds_reads_the_benchmark_table_and_skips_bad_rows(tmp_path):
@@ -41,11 +44,13 @@ def test_chapters_go_first_longest_first_then_notebooks_then_the_rest():
         fake_item("course/10_hyperparameter_search/10_hyperparameter_search.ipynb"),
         fake_item("tests/test_chapters.py", "TestChapter_10_hyperparameter_search"),
         fake_item("tests/test_chapters.py", "TestChapter_99_not_benchmarked"),
+        fake_item("tests/test_fallback_data.py", chapter="01_tensors"),
     ]
     ordered = sorted(items, key=lambda item: schedule_key(item, seconds))
     assert [(item.path.name, item.parent.name) for item in ordered] == [
         ("test_chapters.py", "TestChapter_10_hyperparameter_search"),
         ("test_chapters.py", "TestChapter_01_tensors"),
+        ("test_fallback_data.py", ""),
         ("test_chapters.py", "TestChapter_99_not_benchmarked"),
         ("10_hyperparameter_search.ipynb", ""),
         ("01_tensors.ipynb", ""),
