@@ -34,14 +34,36 @@ def flat_images(rng):
     return inputs
 
 
-def tables(rng):
-    """Draw tables to standardize: float64 with small and large spreads, float32 with more rows."""
-    scales = np.array([0.3, 1.0, 20.0])
-    return {
-        "table_64": rng.normal(rng.normal(size=3) * 5, scales, size=(int(rng.integers(4, 9)), 3)),
-        "table_32": rng.normal(5.0, 2.0, size=(int(rng.integers(30, 80)), 4)).astype(np.float32),
-        "table_2": rng.normal(size=(2, 5)).astype(np.float32),
-    }
+def row_updates(rng):
+    """Draw tables with ids that repeat (one id at least three times), in float32 and float64, and
+    a table whose ids are all different."""
+    inputs = {}
+    for name, dtype in (("a", np.float32), ("b", np.float64)):
+        num_rows, dim, batch = int(rng.integers(5, 10)), int(rng.integers(1, 5)), int(rng.integers(6, 12))
+        ids = rng.integers(0, num_rows, size=batch)
+        ids[:3] = ids[0]
+        inputs[f"table_{name}"] = rng.normal(size=(num_rows, dim)).astype(dtype)
+        inputs[f"ids_{name}"] = rng.permutation(ids).astype(np.int32)
+        inputs[f"updates_{name}"] = rng.normal(size=(batch, dim)).astype(dtype)
+    inputs["table_c"] = rng.normal(size=(6, 2)).astype(np.float32)
+    inputs["ids_c"] = rng.permutation(6)[:4].astype(np.int32)
+    inputs["updates_c"] = rng.normal(size=(4, 2)).astype(np.float32)
+    return inputs
+
+
+def token_batches(rng):
+    """Draw ragged batches of token ids (int32 and int64, with empty rows) and start and end ids."""
+    inputs = {}
+    for name, dtype in (("a", np.int32), ("b", np.int64), ("c", np.int32)):
+        lengths = rng.integers(0, 6, size=int(rng.integers(1, 7)) if name != "c" else 3)
+        if name == "c":
+            lengths[:] = 0
+        else:
+            lengths[rng.integers(0, len(lengths))] = 0
+        inputs[f"values_{name}"] = rng.integers(3, 1000, size=int(lengths.sum())).astype(dtype)
+        inputs[f"lengths_{name}"] = lengths.astype(np.int64)
+    inputs["start"], inputs["end"] = np.array(int(rng.integers(0, 3))), np.array(int(rng.integers(1000, 1010)))
+    return inputs
 
 
 def probabilities(rng):
@@ -59,43 +81,39 @@ def probabilities(rng):
     }
 
 
-def sentences(rng):
-    """Draw sentences of accented, Japanese and plain words, with runs of spaces and empty ones."""
-    letters = list("abcdefghijklmnopqrstuvwxyzéèêëçàïöüñåø") + list("日本語ですテンソル")
-
-    def sentence(words):
-        pieces = ["".join(rng.choice(letters, size=rng.integers(1, 9))) for _ in range(words)]
-        spaces = [" " * int(rng.integers(1, 4)) for _ in range(words + 1)]
-        return spaces[0] * int(rng.integers(0, 2)) + "".join(p + s for p, s in zip(pieces, spaces[1:]))
-
+def saliency_problems(rng):
+    """Draw images and kernels for the gradients of sum(tanh(images @ kernel)), float32 and float64."""
+    batch, features, units = int(rng.integers(2, 9)), int(rng.integers(2, 7)), int(rng.integers(1, 5))
     return {
-        "batch": np.array([sentence(int(rng.integers(1, 7))) for _ in range(5)] + [""]),
-        "blank": np.array(["   ", sentence(3)]),
-    }
-
-
-def points(rng):
-    """Draw points where the derivative is evaluated: float32 of several shapes and float64."""
-    return {
-        "matrix": rng.uniform(-3, 3, size=(2, 3)).astype(np.float32),
-        "vector": rng.uniform(-3, 3, size=13).astype(np.float32),
-        "scalar": np.array(rng.uniform(-3, 3)),
-        "cube": rng.uniform(-3, 3, size=(2, 2, 2)),
+        "images": rng.normal(size=(batch, features)).astype(np.float32),
+        "kernel": rng.normal(scale=0.5, size=(features, units)).astype(np.float32),
+        "images_64": rng.normal(size=(3, 4)),
+        "kernel_64": rng.normal(scale=0.5, size=(4, 2)),
     }
 
 
 def linear_problems(rng):
-    """Draw linear regression problems, one of which the model already fits exactly."""
+    """Draw linear regression problems with targets of shape (n,): rows and features of scikit-learn's
+    diabetes data, random data, and a problem the model already fits exactly."""
+    from sklearn.datasets import load_diabetes
+
+    diabetes_x, diabetes_y = load_diabetes(return_X_y=True)
+    rows = rng.choice(len(diabetes_y), size=int(rng.integers(8, 21)), replace=False)
+    columns = rng.choice(diabetes_x.shape[1], size=int(rng.integers(1, 5)), replace=False)
     n, d = int(rng.integers(4, 10)), int(rng.integers(1, 5))
     x_fit = rng.integers(-3, 4, size=(3, 2)).astype(np.float32)
     w_fit = rng.integers(-3, 4, size=(2, 1)).astype(np.float32)
     b_fit = rng.integers(-3, 4, size=1).astype(np.float32)
     return {
-        "x": rng.normal(size=(n, d)).astype(np.float32),
-        "y": rng.normal(size=(n, 1)).astype(np.float32),
-        "w": rng.normal(size=(d, 1)).astype(np.float32),
+        "x": diabetes_x[rows][:, columns].astype(np.float32),
+        "y": (diabetes_y[rows] / 100).astype(np.float32),
+        "w": rng.normal(size=(len(columns), 1)).astype(np.float32),
         "b": rng.normal(size=1).astype(np.float32),
-        "x_fit": x_fit, "y_fit": x_fit @ w_fit + b_fit, "w_fit": w_fit, "b_fit": b_fit,
+        "x_random": rng.normal(size=(n, d)).astype(np.float32),
+        "y_random": rng.normal(size=n).astype(np.float32),
+        "w_random": rng.normal(size=(d, 1)).astype(np.float32),
+        "b_random": rng.normal(size=1).astype(np.float32),
+        "x_fit": x_fit, "y_fit": (x_fit @ w_fit + b_fit).reshape(-1), "w_fit": w_fit, "b_fit": b_fit,
     }
 
 
@@ -104,15 +122,23 @@ def channels_first_call(name):
     return f"flat_to_channels_first(tf.constant(flat_{name}), *[int(n) for n in shape_{name}])"
 
 
-def word_lengths_call(name):
-    """Return the call of exercise 4: the result's type, its rows and its dtype."""
-    return (f"{{'type': type(lengths := word_lengths(tf.constant({name}))).__name__, "
-            "'rows': lengths.to_list() if isinstance(lengths, tf.RaggedTensor) else None, "
-            "'dtype': lengths.dtype.name}")
+def add_to_rows_call(name):
+    """Return the call of exercise 3: the caller's variable after ``add_to_rows`` changed it in place."""
+    return (f"(lambda table: (add_to_rows(table, tf.constant(ids_{name}), tf.constant(updates_{name})), table)[1])"
+            f"(tf.Variable(table_{name}))")
+
+
+def start_and_end_call(name):
+    """Return the call of exercise 4: the result's type and, for each part, its type, rows and dtype."""
+    return (f"{{'type': type(pair := add_start_and_end(tf.RaggedTensor.from_row_lengths(tf.constant(values_{name}), "
+            f"tf.constant(lengths_{name})), int(start), int(end))).__name__, "
+            "'parts': [{'type': type(part).__name__, "
+            "'rows': part.to_list() if isinstance(part, tf.RaggedTensor) else None, "
+            "'dtype': part.dtype.name} for part in pair]}")
 
 
 def gradients_call(suffix):
-    """Return the call of exercise 6: the result's type, the gradients, and the variables afterwards."""
+    """Return the call of exercise 7: the result's type, the gradients, and the variables afterwards."""
     return (f"{{'type': type(gradients := linear_mse_gradients(tf.constant(x{suffix}), tf.constant(y{suffix}), "
             f"(w_variable := tf.Variable(w{suffix})), (b_variable := tf.Variable(b{suffix})))).__name__, "
             "'gradients': gradients, 'w_after': w_variable, 'b_after': b_variable}")
@@ -121,11 +147,12 @@ def gradients_call(suffix):
 CHECKS = [
     FunctionCheck("ex1_test", calls=[channels_first_call(name) for name in "abcde"],
                   inputs=flat_images, verify=same_tensors),
-    FunctionCheck("ex2_test", calls=["standardize_columns(tf.constant(table_64))",
-                                     "standardize_columns(tf.constant(table_32))",
-                                     "standardize_columns(tf.constant(table_2))"],
-                  inputs=tables, verify=same_tensors),
-    FunctionCheck("ex3_test", calls=["confident_labels(tf.constant(rows), float(threshold))",
+    FunctionCheck("ex2_test", calls=["predicted_shapes()"], verify=same_tensors),
+    FunctionCheck("ex3_test", calls=[add_to_rows_call(name) for name in "abc"],
+                  inputs=row_updates, verify=same_tensors),
+    FunctionCheck("ex4_test", calls=[start_and_end_call(name) for name in "abc"],
+                  inputs=token_batches, verify=same_tensors),
+    FunctionCheck("ex5_test", calls=["confident_labels(tf.constant(rows), float(threshold))",
                                      "confident_labels(tf.constant(rows), float(exact_threshold))",
                                      "confident_labels(tf.constant(rows), 0.0)",
                                      "confident_labels(tf.constant(ties), 0.0)",
@@ -133,10 +160,9 @@ CHECKS = [
                                      "confident_labels(tf.constant(ties), 0.95)",
                                      "confident_labels(tf.constant(one_hot), 0.99)"],
                   inputs=probabilities, verify=same_tensors),
-    FunctionCheck("ex4_test", calls=[word_lengths_call("batch"), word_lengths_call("blank")],
-                  inputs=sentences, verify=same_tensors),
-    FunctionCheck("ex5_test", calls=[f"cubic_gradient(tf.constant({name}))" for name in ("matrix", "vector", "scalar", "cube")],
-                  inputs=points, verify=partial(same_tensors, rtol=1e-5, atol=1e-6)),
-    FunctionCheck("ex6_test", calls=[gradients_call(""), gradients_call("_fit")],
+    FunctionCheck("ex6_test", calls=["score_gradients(tf.constant(images), tf.Variable(kernel))",
+                                     "score_gradients(tf.constant(images_64), tf.Variable(kernel_64))"],
+                  inputs=saliency_problems, verify=same_tensors),
+    FunctionCheck("ex7_test", calls=[gradients_call(""), gradients_call("_random"), gradients_call("_fit")],
                   inputs=linear_problems, verify=same_tensors),
 ]
