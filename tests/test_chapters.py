@@ -14,9 +14,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_utils import data
 from grader import autograde, notebooks, paths
 from tests import wrong_answers
 from tests.conftest import REPO
+from tests.test_fallback_data import chapters_loading_fashion_mnist, outputs_of
 
 CHAPTERS = paths.assignments(REPO / "solutions")
 
@@ -31,6 +33,11 @@ def cells_with_errors(notebook_path: Path) -> list[tuple[int, str, bool]]:
                 exercise = notebooks.is_solution_cell(cell) or notebooks.is_test_cell(cell)
                 found.append((index, output.get("ename", "?"), exercise))
     return found
+
+
+def real_fashion_mnist_here() -> bool:
+    """Return True when the real Fashion-MNIST is in the Keras cache or a system package of this machine."""
+    return data.is_cached("fashion_mnist") or data.system_files("fashion_mnist") is not None
 
 
 def grade_chapter(chapter: str, tmp_path: Path) -> None:
@@ -58,6 +65,10 @@ def grade_chapter(chapter: str, tmp_path: Path) -> None:
     assert reference.score == reference.max_score
     for executed in (autograded / "reference" / chapter).glob("*.ipynb"):
         assert cells_with_errors(executed) == [], f"a cell of the solution {executed.name} raised"
+        if chapter in chapters_loading_fashion_mnist() and real_fashion_mnist_here():
+            # The sandboxed kernel must find the real data too (its Keras cache is read-only).
+            printed = outputs_of(executed)[1]
+            assert "fallback:" not in printed, f"{executed.name} fell back to the digits in the grader's sandbox"
 
     untouched = results["untouched"]
     assert untouched.status == "graded", untouched.message
