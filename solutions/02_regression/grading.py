@@ -1,4 +1,5 @@
-"""Trusted checks of chapter 2: update rules, scaling and losses on random inputs, and the trained logistic regression's accuracy."""
+"""Trusted checks of chapter 2: update rules on random inputs, the fixed diabetes loop and the stability limit on fresh
+splits and tables, and the trained logistic regression's accuracy on held-out tumours and wines."""
 
 from functools import partial
 
@@ -10,10 +11,8 @@ from grader.specs import FunctionCheck
 #: The accuracy that the logistic regression of exercise 6 must reach on held-out points.
 LOGISTIC_MIN_ACCURACY = 0.90
 
-#: The blobs of exercise 6's visible and hidden tests: centres, standard deviation, random state.
-NOTEBOOK_BLOBS = [([[3.0, 4.0], [5.0, 6.5]], 0.8, 5),
-                  ([[1.0, -1.0, 3.0], [-1.0, 1.5, 1.0]], 1.0, 21),
-                  ([[-8.0, 10.0, 1.0, 5.0], [-6.0, 11.5, 2.5, 3.5]], 0.9, 8)]
+#: How many test patients exercise 2's second call predicts again, among unusual ones (their features times 10).
+FEW_PATIENTS = 6
 
 
 def same_tensors(results, expected, rtol=1e-4, atol=1e-5, rtol64=1e-6, atol64=1e-6):
@@ -75,17 +74,6 @@ def linear_problems(rng):
     }
 
 
-def feature_tables(rng):
-    """Draw training and test tables whose statistics differ, in float32 and float64."""
-    means, scales = rng.normal(size=4) * 20, np.exp(rng.uniform(-2, 3, size=4))
-    train = rng.normal(means, scales, size=(int(rng.integers(40, 100)), 4)).astype(np.float32)
-    test = rng.normal(means + scales, scales * 2, size=(25, 4)).astype(np.float32)
-    return {
-        "train": train, "test": test, "one_row": test[:1],
-        "train_64": rng.normal(size=(3, 2)) * 3, "test_64": rng.normal(size=(2, 2)) * 3,
-    }
-
-
 def momentum_steps(rng):
     """Draw starting points and gradients for a few steps of Nesterov momentum."""
     return {
@@ -113,59 +101,12 @@ def adam_steps(rng):
     }
 
 
-def cross_entropy_problems(rng):
-    """Draw labels and probabilities: ordinary ones, exact 0s and 1s, and perfect predictions."""
-    labels = rng.integers(0, 2, size=(60, 1)).astype(np.float32)
-    mixed_labels = rng.integers(0, 2, size=12).astype(np.float32)
-    mixed = rng.uniform(0.0, 1.0, size=12).astype(np.float32)
-    mixed[:4] = [0.0, 1.0, 0.0, 1.0]
-    mixed_labels[:4] = [1.0, 0.0, 0.0, 1.0]
-    perfect = rng.integers(0, 2, size=7).astype(np.float32)
-    return {
-        "labels": labels, "probabilities": rng.uniform(0.01, 0.99, size=(60, 1)).astype(np.float32),
-        "mixed_labels": mixed_labels, "mixed": mixed, "perfect": perfect,
-        "wrong_labels": np.array([1.0, 0.0], dtype=np.float32), "wrong": np.array([0.0, 1.0], dtype=np.float32),
-    }
-
-
-def blobs(rng):
-    """Draw two-class data sets far from the origin: 300 training and 200 held-out points each.
-
-    The first three are the notebook's own (its visible test's and its hidden tests'); two more
-    are drawn at random, with class centres 4.2 standard deviations apart, so that the best linear
-    boundary classifies about 98% of their points correctly.
-    """
-    from sklearn.datasets import make_blobs
-
-    data_sets = [make_blobs(n_samples=500, centers=centers, cluster_std=spread, random_state=seed)
-                 for centers, spread, seed in NOTEBOOK_BLOBS]
-    for _ in range(2):
-        num_features = int(rng.integers(2, 6))
-        centre = rng.uniform(-10.0, 10.0, size=num_features)
-        direction = rng.normal(size=num_features)
-        spread = rng.uniform(0.5, 1.5)
-        other_centre = centre + 4.2 * spread * direction / np.linalg.norm(direction)
-        labels = rng.integers(0, 2, size=500)
-        x = np.where(labels[:, None] == 1, other_centre, centre) + rng.normal(scale=spread, size=(500, num_features))
-        data_sets.append((x, labels))
-    data = {}
-    for name, (x, labels) in zip("abcde", data_sets):
-        x, y = x.astype(np.float32), labels.reshape(-1, 1).astype(np.float32)
-        data.update({f"x_{name}": x[:300], f"y_{name}": y[:300], f"x_{name}_test": x[300:], f"y_{name}_test": y[300:]})
-    return data
-
-
 def gradient_step_call(suffix):
     """Return the call of exercise 1: the result's type, the gradients, and the variables afterwards."""
     return (f"{{'type': type(gradients := mse_gradient_step(tf.constant(x{suffix}), tf.constant(y{suffix}), "
             f"(w_variable := tf.Variable(w{suffix})), (b_variable := tf.Variable(b{suffix})), "
             f"float(learning_rate{suffix}))).__name__, "
             "'gradients': gradients, 'w_after': w_variable, 'b_after': b_variable}")
-
-
-def standardize_call(train, test):
-    """Return the call of exercise 2: the result's type and the two scaled tables."""
-    return f"{{'type': type(scaled := standardize_features({train}, {test})).__name__, 'scaled': scaled}}"
 
 
 def nesterov_call(suffix, learning_rate, momentum):
@@ -186,18 +127,96 @@ def adam_call(suffix, hyperparameters):
             f"tf.Variable(tf.zeros_like(start{suffix})), gradients{suffix}, {hyperparameters})")
 
 
+def diabetes_split(rng):
+    """Split the raw diabetes table at random, in float64 with a 1-D target, as load_diabetes returns it."""
+    from sklearn.datasets import load_diabetes
+
+    diabetes = load_diabetes(scaled=False)
+    order = rng.permutation(len(diabetes.target))
+    num_train = int(rng.integers(300, 381))
+    return {"x_train": diabetes.data[order[:num_train]], "y_train": diabetes.target[order[:num_train]],
+            "x_test": diabetes.data[order[num_train:]], "y_test": diabetes.target[order[num_train:]]}
+
+
+def bug_fix_verdict(results, expected):
+    """Check exercise 2's fixed loop: shape, independence from the other test rows, and the reference's predictions.
+
+    The targets of the test patients come from the reference's export, never from the submission.
+    """
+    value, wanted = results[0], expected[0]
+    y_test = np.asarray(wanted["y_test"], dtype=np.float64)
+    reference = np.asarray(wanted["full"], dtype=np.float64)
+    try:
+        full = np.asarray(value["full"], dtype=np.float64)
+        few = np.asarray(value["few"], dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        return "fit_and_predict should return an array or tensor of numbers, one per test patient"
+    if full.shape != reference.shape:
+        return f"fit_and_predict returned predictions of shape {full.shape} for {len(y_test)} test patients, expected {reference.shape}"
+    if few.shape != (FEW_PATIENTS,) or not np.all(np.isfinite(full)):
+        return f"fit_and_predict returned predictions of shape {few.shape} for {FEW_PATIENTS} test patients, or values that are not finite"
+    if not np.allclose(few, full[:FEW_PATIENTS], rtol=1e-4, atol=1e-2):
+        change = float(np.max(np.abs(few - full[:FEW_PATIENTS])))
+        return (f"the predictions for the first {FEW_PATIENTS} test patients change (by up to {change:.3g}) when unusual patients "
+                "join the test set: take the standardization's statistics from the training set only")
+    mse, reference_mse = float(np.mean((full - y_test) ** 2)), float(np.mean((reference - y_test) ** 2))
+    if not np.allclose(full, reference, rtol=1e-3, atol=0.05):
+        return (f"the predictions reach a test MSE of {mse:.4g} where a correct fix gets {reference_mse:.4g} "
+                f"(they differ from it by up to {float(np.max(np.abs(full - reference))):.3g})")
+    return None
+
+
+def stability_tables(rng):
+    """Draw feature tables: raw-scale columns, tiny centred columns where the bias decides, and float64 columns."""
+    num_rows = int(rng.integers(40, 120))
+    means, scales = rng.normal(size=5) * 50, np.exp(rng.uniform(-2, 4, size=5))
+    return {
+        "x_raw": rng.normal(means, scales, size=(num_rows, 5)).astype(np.float32),
+        "x_small": (rng.normal(size=(int(rng.integers(30, 80)), 3)) * rng.uniform(0.01, 0.1)).astype(np.float32),
+        "x_64": rng.normal(rng.normal(size=4) * 3, np.exp(rng.uniform(-2, 1, size=4)), size=(60, 4)),
+    }
+
+
+def logistic_data(rng):
+    """Return the notebook's split of the tumours, another random split, and a random wine cultivar against the others.
+
+    Each data set is raw (unscaled) features in float32 with labels 0 and 1 of shape (n, 1).
+    """
+    from sklearn.datasets import load_breast_cancer, load_wine
+
+    cancer, wine = load_breast_cancer(), load_wine()
+    notebook_order = np.random.default_rng(0).permutation(len(cancer.target))
+    random_order = rng.permutation(len(cancer.target))
+    wine_order = rng.permutation(len(wine.target))
+    cultivar = int(rng.integers(0, 3))
+    data_sets = [(cancer.data[notebook_order], cancer.target[notebook_order], 400),
+                 (cancer.data[random_order], cancer.target[random_order], 400),
+                 (wine.data[wine_order], (wine.target[wine_order] == cultivar).astype(int), 120)]
+    data = {}
+    for name, (x, labels, num_train) in zip("abc", data_sets):
+        x, y = x.astype(np.float32), labels.reshape(-1, 1).astype(np.float32)
+        data.update({f"x_{name}": x[:num_train], f"y_{name}": y[:num_train],
+                     f"x_{name}_test": x[num_train:], f"y_{name}_test": y[num_train:]})
+    return data
+
+
 def logistic_call(name):
     """Return the call of exercise 6: the result's type, the trained weights, and the held-out data."""
     return (f"{{'type': type(weights := train_logistic_regression(x_{name}, y_{name})).__name__, "
             f"'weights': weights, 'test': [x_{name}_test, y_{name}_test]}}")
 
 
+BUG_FIX_CALL = ("{'full': np.asarray(fit_and_predict(x_train, y_train, x_test)), "
+                f"'few': np.asarray(fit_and_predict(x_train, y_train, np.concatenate([x_test[:{FEW_PATIENTS}], 10.0 * x_test])))[:{FEW_PATIENTS}], "
+                "'y_test': y_test}")
+
+STABILITY_LABELS = ["the limit for five raw-scale features", "the limit for centred features with tiny values (where the bias matters most)",
+                    "the limit for float64 features"]
+
 CHECKS = [
     FunctionCheck("ex1_test", calls=[gradient_step_call(""), gradient_step_call("_64"), gradient_step_call("_fit")],
                   inputs=linear_problems, verify=same_tensors),
-    FunctionCheck("ex2_test", calls=[standardize_call("train", "test"), standardize_call("train", "one_row"),
-                                     standardize_call("train_64", "test_64")],
-                  inputs=feature_tables, verify=partial(same_tensors, atol=1e-4)),
+    FunctionCheck("ex2_test", calls=[BUG_FIX_CALL], inputs=diabetes_split, verify=bug_fix_verdict),
     FunctionCheck("ex3_test", calls=[nesterov_call("", 0.1, 0.9),
                                      nesterov_call("_64", "learning_rate_64", "momentum_64"),
                                      nesterov_call("_plain", 0.25, 0.0)],
@@ -207,10 +226,8 @@ CHECKS = [
         adam_call("", "{'learning_rate': float(learning_rate)}"),
         adam_call("_tiny", "{}"),
     ], inputs=adam_steps, verify=partial(same_tensors, rtol=1e-6, atol=1e-6, rtol64=1e-7, atol64=1e-9)),
-    FunctionCheck("ex5_test", calls=["binary_cross_entropy(tf.constant(labels), tf.constant(probabilities))",
-                                     "binary_cross_entropy(tf.constant(mixed_labels), tf.constant(mixed))",
-                                     "binary_cross_entropy(tf.constant(perfect), tf.constant(perfect))",
-                                     "binary_cross_entropy(tf.constant(wrong_labels), tf.constant(wrong))"],
-                  inputs=cross_entropy_problems, verify=partial(same_tensors, rtol=1e-4, atol=1e-6)),
-    FunctionCheck("ex6_test", calls=[logistic_call(name) for name in "abcde"], inputs=blobs, verify=logistic_accuracy),
+    FunctionCheck("ex5_test", calls=[f"float(largest_stable_learning_rate({name}))" for name in ("x_raw", "x_small", "x_64")],
+                  inputs=stability_tables,
+                  verify=partial(compare_results, labels=STABILITY_LABELS, rtol=1e-3, atol=0.0, dtypes=True)),
+    FunctionCheck("ex6_test", calls=[logistic_call(name) for name in "abc"], inputs=logistic_data, verify=logistic_accuracy),
 ]
