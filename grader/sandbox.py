@@ -269,6 +269,10 @@ def keras_home() -> str | None:
     return str(folder) if folder.is_dir() else None
 
 
+#: The size of the kernel's shared-memory folder, /dev/shm.
+SHM_BYTES = 64 * 1024**2
+
+
 def bubblewrap_command(policy: Policy, work_dir: Path, kernel: list[str]) -> list[str]:
     """Return the bubblewrap command that runs ``kernel`` in ``work_dir``.
 
@@ -276,8 +280,13 @@ def bubblewrap_command(policy: Policy, work_dir: Path, kernel: list[str]) -> lis
     only writable places apart from a private ``/tmp``.
     """
     size = ["--size", str(policy.limits.tmp_bytes)] if policy.sized_tmp else []
+    # POSIX shared memory (/dev/shm) backs multiprocessing's locks and thread pools, which Keras uses
+    # to index folders of images (keras.utils.image_dataset_from_directory); bubblewrap's minimal /dev
+    # has none. Its pages count against the memory cgroup, as /tmp's do.
+    shm_size = ["--size", str(SHM_BYTES)] if policy.sized_tmp else []
     command = ["bwrap", *_namespace_options(), "--die-with-parent", "--new-session",
-               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/tmp"]
+               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/tmp",
+               "--perms", "1777", *shm_size, "--tmpfs", "/dev/shm"]
     command += gpu_binds()
     for system_folder in ("/usr", "/etc"):
         command += ["--ro-bind", system_folder, system_folder]

@@ -234,3 +234,17 @@ def test_caps_description_names_what_is_capped_and_what_is_not():
     assert weaker == ("address space 4 GiB, and files in memory on top of it (no memory cgroup: no cgroup hierarchy "
                       "with the memory controller is mounted); /tmp not capped (it is the machine's own); working "
                       "folder not capped (mounting a folder of fixed size needs root)")
+
+
+def test_shared_memory_works_and_has_a_fixed_size(tmp_path):
+    """multiprocessing's locks and thread pools need /dev/shm (Keras indexes image folders with one)."""
+    require_cap("tmp")
+    code = ("import multiprocessing, multiprocessing.pool\n"
+            "multiprocessing.Lock()\n"
+            "pool = multiprocessing.pool.ThreadPool(2)\n"
+            "print(sum(pool.map(abs, [-1, -2, 3])))\n"
+            "pool.close()\n"
+            "open('/dev/shm/big', 'wb').write(b'x' * (2 * 64 * 1024**2))\n")
+    completed = run_with_limits(tmp_path, code, sandbox.Limits())
+    assert completed.stdout.strip() == "6", completed.stderr
+    assert completed.returncode != 0 and "No space left on device" in completed.stderr
