@@ -269,18 +269,23 @@ def _load_keras(name: str, class_names: list[str], verbose: bool) -> Split:
     """Load a Keras data set from the first source that has it (see the module's docstring)."""
     split = None
     copied_from = None
-    if is_cached(name) and not os.access(keras_cache_dir().parent, os.W_OK):
+    cached = is_cached(name)
+    sources = None if cached else system_files(name)
+    if cached and not os.access(keras_cache_dir().parent, os.W_OK):
         # keras.datasets looks in /tmp/.keras instead of a Keras home it cannot write (a read-only
         # cache, as in the grader's sandbox), and would try to download: read the cached files here.
-        split = _read_cached_files(name, class_names)
-    elif not is_cached(name) and system_files(name) is not None:
+        paths = [keras_cache_dir() / relative for relative in KERAS_CACHE_FILES[name]]
+        split = _read_files(name, paths, class_names, f"{name} read from the Keras cache {keras_cache_dir()} "
+                                                      "(read-only, so keras.datasets would not look there)")
+    elif sources is not None:
         try:
             seed_keras_cache(name)
         except OSError as error:
             # The Keras cache cannot be written (the grader's sandbox): read the package's files directly.
-            split = _read_system_files(name, class_names, error)
+            split = _read_files(name, sources, class_names, f"{name} read from {sources[0].parent} (the Keras "
+                                                            f"cache could not be written: {type(error).__name__})")
         else:
-            copied_from = system_files(name)[0].parent
+            copied_from = sources[0].parent
     if split is None:
         split = _load_with_keras(name, class_names, copied_from, verbose)
     if split is None:
@@ -315,26 +320,14 @@ def _load_with_keras(name: str, class_names: list[str], copied_from: Path | None
                  f"keras.datasets.{name} ({where})")
 
 
-def _read_cached_files(name: str, class_names: list[str]) -> Split:
-    """Read the Keras cache's files of ``name`` without Keras, in the formats ``keras.datasets`` reads."""
-    paths = [keras_cache_dir() / relative for relative in KERAS_CACHE_FILES[name]]
+def _read_files(name: str, paths: list[Path], class_names: list[str], source: str) -> Split:
+    """Read the files of ``name`` (ordered as in :data:`KERAS_CACHE_FILES`) without Keras, as Keras does."""
     if name == "mnist":
         with np.load(paths[0]) as arrays:
             x_train, y_train, x_test, y_test = (arrays[key] for key in ("x_train", "y_train", "x_test", "y_test"))
     else:
         y_train, x_train, y_test, x_test = (read_idx(path) for path in paths)
-    return Split(x_train, y_train.astype("int64"), x_test, y_test.astype("int64"), class_names,
-                 f"{name} read from the Keras cache {keras_cache_dir()} (read-only, so keras.datasets "
-                 "would not look there)")
-
-
-def _read_system_files(name: str, class_names: list[str], error: OSError) -> Split:
-    """Read the system package's files of ``name`` without Keras, when they cannot be copied into the cache."""
-    train_labels, train_images, test_labels, test_images = (read_idx(path) for path in system_files(name))
-    folder = system_files(name)[0].parent
-    return Split(train_images, train_labels.astype("int64"), test_images, test_labels.astype("int64"),
-                 class_names, f"{name} read from {folder} (the Keras cache could not be written: "
-                              f"{type(error).__name__})")
+    return Split(x_train, y_train.astype("int64"), x_test, y_test.astype("int64"), class_names, source)
 
 
 def load_mnist(verbose: bool = True) -> Split:
