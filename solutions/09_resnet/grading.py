@@ -1,8 +1,8 @@
-"""Trusted checks of chapter 9: gradient norms, residual and bottleneck blocks, a small ResNet and ImageNet ResNets."""
+"""Trusted checks of chapter 9: gradient norms, residual and bottleneck blocks, a small ResNet for Fashion-MNIST
+on two budgets, and ImageNet ResNets."""
 
 import numpy as np
 
-from grader.checklib import worst_metric
 from grader.specs import FunctionCheck, ModelCheck
 
 
@@ -139,8 +139,19 @@ def same_blocks(model, reference):
     return None
 
 
+def conv_macs(model):
+    """Return the multiply-adds that a model's Conv2D layers perform on one image, as the notebook counts them."""
+    total = 0
+    for layer in model.layers:
+        if type(layer).__name__ == "Conv2D":
+            kernel_height, kernel_width, in_channels, out_channels = layer.kernel.shape
+            _, out_height, out_width, _ = layer.output.shape
+            total += out_height * out_width * kernel_height * kernel_width * in_channels * out_channels
+    return int(total)
+
+
 def small_resnet_rules(model, reference):
-    """Require at least 3 Add layers and at most 50,000 parameters.
+    """Require at least 3 Add layers, at most 50,000 parameters and at most 4 million multiply-adds per photo.
 
     Parameters
     ----------
@@ -155,18 +166,33 @@ def small_resnet_rules(model, reference):
     additions = sum(type(layer).__name__ == "Add" for layer in model.layers)
     if additions < 3:
         return f"the model has {additions} Add layers, expected at least 3 residual blocks"
-    if model.count_params() > 50_000:
-        return f"the model has {model.count_params():,} parameters, above the budget of 50,000"
+    if model.count_params() > PARAMETER_BUDGET:
+        return f"the model has {model.count_params():,} parameters, above the budget of {PARAMETER_BUDGET:,}"
+    macs = conv_macs(model)
+    if macs > MAC_BUDGET:
+        return (f"the model's convolutions perform {macs:,} multiply-adds per photo, above the budget of "
+                f"{MAC_BUDGET:,}: downsample before the first residual block")
     return None
 
 
-def digits_val_and_test():
-    """Return the notebook's validation and test digits as ``([x_val, x_test], [y_val, y_test])``."""
+def fashion_held_out():
+    """Return the second half of the Fashion-MNIST test set as ``(x, y)``, photos ``(28, 28, 1)`` in [0, 1].
+
+    The notebook trains on the first 6,000 training photos, validates on the next 1,000 and tests on
+    the first 2,000 test photos, so these 5,000 are never seen by it. On a machine without
+    Fashion-MNIST the loader falls back to digits, and so does the notebook: the measurement is then
+    of digits.
+    """
     from course_utils import data
 
-    digits = data.load_digits()
-    images = digits.x_train[..., None]
-    return [images[1150:], digits.x_test[..., None]], [digits.y_train[1150:], digits.y_test]
+    fashion = data.load_fashion_mnist(verbose=False)
+    half = len(fashion.x_test) // 2
+    return fashion.x_test[half:, :, :, None].astype("float32") / 255.0, fashion.y_test[half:]
+
+
+#: The budgets of exercise 4: parameters (``count_params()``) and multiply-adds of the Conv2D layers per photo.
+PARAMETER_BUDGET = 50_000
+MAC_BUDGET = 4_000_000
 
 
 def relu_count(model):
@@ -265,8 +291,9 @@ CHECKS = [
     FunctionCheck("ex1_test", calls=GRADIENT_CALLS, inputs=gradient_inputs, rtol=1e-3, atol=1e-9),
     ModelCheck("ex2_test", call=RESIDUAL_CALL, verify=same_blocks),
     ModelCheck("ex3_test", call=BOTTLENECK_CALL, verify=same_blocks),
-    ModelCheck("ex4_test", call=SMALL_RESNET_CALL, same_parameters=False, held_out=digits_val_and_test,
-               threshold=0.95, metric=worst_metric, metric_name="accuracy (worse of validation and test)",
-               verify=small_resnet_rules),
+    # Exercise 4 is measured on the 5,000 test photos that the notebook never uses; the solution
+    # reaches about 0.82 there, a model whose batch normalization keeps momentum 0.99 about 0.2.
+    ModelCheck("ex4_test", call=SMALL_RESNET_CALL, same_parameters=False, held_out=fashion_held_out,
+               threshold=0.78, verify=small_resnet_rules),
     ModelCheck("ex5_test", call=RESNET_CALL, verify=same_resnet),
 ]
