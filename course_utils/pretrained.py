@@ -3,11 +3,17 @@
 Transfer learning needs a model that was trained on another task. The usual ones, the ImageNet
 models of ``keras.applications``, are downloaded on first use, which the course cannot count on. So
 the course pretrains its own: a small convolutional network with batch normalization, trained to
-recognize the handwritten digits 0 to 4 of :func:`course_utils.data.load_mnist` (real MNIST when it
-is in the Keras cache, otherwise scikit-learn's digits enlarged to 28x28), shifted at random by a few
-pixels (:func:`shift_digits`). :func:`load_base_model` trains it the first time (a few seconds to
-about twenty), saves it as a ``.keras`` file in ``<Keras home>/tfcourse/`` and loads that file on
-every later call, exactly like a downloaded model.
+recognize five of the ten classes of :func:`course_utils.data.load_fashion_mnist`
+(:data:`SOURCE_CLASSES`: T-shirt/top, Trouser, Coat, Sandal and Bag), the *source task*. Chapter 10
+transfers it to the other five (:data:`TARGET_CLASSES`: Pullover, Dress, Shirt, Sneaker and Ankle
+boot) with few labels. Each half holds upper-body garments and footwear, so the base has seen sleeves,
+collars, soles and heels, and the target task asks for finer distinctions between things of the same
+kinds. Where the real Fashion-MNIST is missing, the loader falls back to scikit-learn's digits
+enlarged to 28x28, split into the same label numbers; that small set is repeated, shifted at random by
+a few pixels (:func:`shift_digits`). :func:`load_base_model` trains the base the first time (about
+ten seconds on two CPU cores), saves it as a ``.keras`` file in ``<Keras home>/tfcourse/`` and loads
+that file on every later call, exactly like a downloaded model. The file's name holds the data source
+(:func:`source_tag`) and :data:`BASE_VERSION`, so a base trained on other data is never reused.
 
 :func:`cached_imagenet_weights` says whether the ImageNet weights of a ``keras.applications`` model
 are already in the Keras cache, without downloading anything, and :func:`imagenet_instructions`
@@ -33,20 +39,26 @@ if TYPE_CHECKING:  # Only for the type hints: importing Keras here would slow ev
     import keras
 
 #: Bump when the architecture or the training recipe changes, so that old cached files are not reused.
-BASE_VERSION = 1
-#: The digits the base model is pretrained on (the source task).
-SOURCE_CLASSES = (0, 1, 2, 3, 4)
+BASE_VERSION = 2
+#: The labels the base model is pretrained on (the source task): T-shirt/top, Trouser, Coat, Sandal and
+#: Bag in Fashion-MNIST (the digits 0, 1, 4, 5 and 8 in the fallback).
+SOURCE_CLASSES = (0, 1, 4, 5, 8)
+#: The other five labels, the target task of chapter 10: Pullover, Dress, Shirt, Sneaker and Ankle boot.
+TARGET_CLASSES = (2, 3, 6, 7, 9)
 #: The shape of one input image, after :func:`preprocess_input`.
 IMAGE_SHAPE = (28, 28, 1)
 #: The name of the layer whose output is the feature vector (the base without its classifier).
 FEATURES_LAYER = "features"
+#: The name of the base without its top, as a layer of a transfer model.
+BASE_NAME = "pretrained_base"
 #: The name of the source task's classifier layer, the "top" that ``include_top=False`` removes.
 TOP_LAYER = "source_classifier"
-#: Digits are shifted at random by up to this many pixels in each direction (see :func:`shift_digits`).
-MAX_SHIFT = 3
-#: About this many shifted source images are used for pretraining: real MNIST has about 30,000 images
-#: of digits 0-4 and gives them all different ones; the small fallback repeats its images, shifted anew.
-NUM_SOURCE_IMAGES = 6000
+#: Repeated fallback images are shifted at random by up to this many pixels (see :func:`shift_digits`).
+MAX_SHIFT = 2
+#: About this many source images are used for pretraining: real Fashion-MNIST has 30,000 training
+#: images of the source classes and gives different ones; the small fallback repeats its images, the
+#: copies shifted at random.
+NUM_SOURCE_IMAGES = 9000
 #: Optimizer steps of pretraining, whatever the number of source images.
 PRETRAIN_STEPS = 400
 PRETRAIN_BATCH_SIZE = 64
@@ -85,14 +97,17 @@ def source_tag(split: data.Split) -> str:
     Parameters
     ----------
     split : course_utils.data.Split
-        What :func:`course_utils.data.load_mnist` returned.
+        What :func:`course_utils.data.load_fashion_mnist` returned.
 
     Returns
     -------
     str
-        ``"mnist"`` for real MNIST, ``"digits28"`` for the scikit-learn fallback.
+        ``"fashion"`` for real Fashion-MNIST, ``"digits28"`` for the scikit-learn fallback and
+        ``"mnist"`` for real MNIST (a split of :func:`course_utils.data.load_mnist`).
     """
-    return "digits28" if split.source.startswith("fallback") else "mnist"
+    if split.source.startswith("fallback"):
+        return "digits28"
+    return "fashion" if "fashion" in split.source else "mnist"
 
 
 def base_model_path(source: str) -> Path:
@@ -101,7 +116,8 @@ def base_model_path(source: str) -> Path:
     The data source and :data:`BASE_VERSION` are part of the name, so a model trained on other data
     or with another recipe is never loaded by mistake.
     """
-    return cache_dir() / f"digits0-4_base_{source}_v{BASE_VERSION}.keras"
+    classes = "".join(str(label) for label in SOURCE_CLASSES)
+    return cache_dir() / f"base_{source}_classes{classes}_v{BASE_VERSION}.keras"
 
 
 def preprocess_input(images) -> np.ndarray:
@@ -129,15 +145,15 @@ def preprocess_input(images) -> np.ndarray:
     return images / 127.5 - 1.0
 
 
-def build_base_model(num_classes: int = len(SOURCE_CLASSES), name: str = "digits_cnn") -> keras.Model:
+def build_base_model(num_classes: int = len(SOURCE_CLASSES), name: str = "source_cnn") -> keras.Model:
     """Build the base architecture, untrained: three convolution blocks, flattened features, a classifier.
 
     Each block is ``Conv2D`` (no bias) -> ``BatchNormalization`` -> ``ReLU``. The first convolution
     (16 filters of 5x5) has a stride of 2, the other two (32 and 64 filters of 3x3) are followed by
     ``MaxPooling2D``, so 28x28 images become 3x3x64 feature maps; ``Flatten`` (named ``"features"``)
     turns them into a vector of 576 numbers, and a ``Dense`` softmax layer (named
-    ``"source_classifier"``) classifies it. The course trains it on digits 0-4; the same function gives the from-scratch
-    baseline of the chapter.
+    ``"source_classifier"``) classifies it. The course trains it on the source classes; the same
+    function gives the from-scratch baseline of the chapter.
 
     Parameters
     ----------
@@ -171,10 +187,9 @@ def build_base_model(num_classes: int = len(SOURCE_CLASSES), name: str = "digits
 def shift_digits(images, max_shift: int = MAX_SHIFT, seed: int = 0) -> np.ndarray:
     """Move each image by a random whole number of pixels, up to ``max_shift`` in each direction.
 
-    Handwritten digits in photos are rarely centred as neatly as in MNIST. Shifting them makes both
-    the source and the target task of the chapter more realistic, and it is a variety that a model
-    can only learn from many examples, which is what pretraining brings. The pixels that come into
-    view are black (zero), like MNIST's background.
+    The small offline fallback repeats its images to make a source set of a useful size; shifting
+    the copies makes them differ, so the base learns to ignore where an object sits in the frame.
+    The pixels that come into view are black (zero), like the background of the images.
 
     Parameters
     ----------
@@ -202,26 +217,28 @@ def shift_digits(images, max_shift: int = MAX_SHIFT, seed: int = 0) -> np.ndarra
 
 
 def source_data(split: data.Split) -> tuple[np.ndarray, np.ndarray]:
-    """Return the pretraining images (shifted and preprocessed) and labels: digits 0-4 of the training set.
+    """Return the pretraining images (preprocessed) and labels: the source classes of the training set.
 
-    About :data:`NUM_SOURCE_IMAGES` images are returned: the first ones of the training set when it
-    has that many, otherwise up to four copies of each image, each copy shifted differently.
+    The labels are numbered 0 to 4 in the order of :data:`SOURCE_CLASSES`. About
+    :data:`NUM_SOURCE_IMAGES` images are returned: the first ones of the training set when it has
+    that many, otherwise up to four copies of each image, the first as it is and the others shifted
+    at random (:func:`shift_digits`).
     """
     keep = np.isin(split.y_train, SOURCE_CLASSES)
     images = split.x_train[keep][:NUM_SOURCE_IMAGES]
-    labels = split.y_train[keep][:NUM_SOURCE_IMAGES].astype("int64")
+    labels = np.searchsorted(SOURCE_CLASSES, split.y_train[keep][:NUM_SOURCE_IMAGES]).astype("int64")
     copies = int(np.clip(NUM_SOURCE_IMAGES // len(images), 1, 4))
-    x_source = np.concatenate([shift_digits(images, seed=100 + copy) for copy in range(copies)])
+    x_source = np.concatenate([images] + [shift_digits(images, seed=100 + copy) for copy in range(1, copies)])
     return preprocess_input(x_source), np.tile(labels, copies)
 
 
 def train_base_model(split: data.Split, seed: int = 0) -> keras.Model:
-    """Pretrain the base model on shifted digits 0-4 of ``split``, about :data:`PRETRAIN_STEPS` steps of Adam.
+    """Pretrain the base model on the source classes of ``split``, about :data:`PRETRAIN_STEPS` steps of Adam.
 
     Parameters
     ----------
     split : course_utils.data.Split
-        The MNIST split (or its fallback) from :func:`course_utils.data.load_mnist`.
+        The Fashion-MNIST split (or its fallback) from :func:`course_utils.data.load_fashion_mnist`.
     seed : int
         Seed of the weights and the shuffling.
 
@@ -270,14 +287,14 @@ def _without_top(model: keras.Model) -> keras.Model:
     """Return the base without its source classifier: images in, feature vectors out."""
     import keras
 
-    return keras.Model(model.input, model.get_layer(FEATURES_LAYER).output, name="digits_base")
+    return keras.Model(model.input, model.get_layer(FEATURES_LAYER).output, name=BASE_NAME)
 
 
 def load_base_model(include_top: bool = False, split: data.Split | None = None,
                     verbose: bool = True) -> keras.Model:
     """Load the course's pretrained base from the cache, training and caching it the first time.
 
-    The cache file is ``<Keras home>/tfcourse/digits0-4_base_<source>_v<version>.keras`` (see
+    The cache file is ``<Keras home>/tfcourse/base_<source>_classes01458_v<version>.keras`` (see
     :func:`base_model_path`). When that folder cannot be written (a read-only Keras cache, for
     example), the model is trained anyway, a message says so, and its weights are kept in memory so
     that later calls in the same session do not train it again.
@@ -285,12 +302,12 @@ def load_base_model(include_top: bool = False, split: data.Split | None = None,
     Parameters
     ----------
     include_top : bool
-        Keep the source classifier (5 softmax outputs for digits 0-4). By default the model stops
+        Keep the source classifier (5 softmax outputs, one per source class). By default the model stops
         at the ``"features"`` layer and returns 576 numbers per image, like a
         ``keras.applications`` model with ``include_top=False``.
     split : course_utils.data.Split, optional
-        The MNIST split to pretrain on when no cached model exists; by default
-        :func:`course_utils.data.load_mnist` is called. Its source decides which file is used.
+        The split to pretrain on when no cached model exists; by default
+        :func:`course_utils.data.load_fashion_mnist` is called. Its source decides which file is used.
     verbose : bool
         Print one line saying whether the model was loaded or trained, and where its file is.
 
@@ -303,7 +320,7 @@ def load_base_model(include_top: bool = False, split: data.Split | None = None,
     import keras
 
     if split is None:
-        split = data.load_mnist(verbose=False)
+        split = data.load_fashion_mnist(verbose=False)
     path = base_model_path(source_tag(split))
     model = None
     if path.is_file():
@@ -333,12 +350,12 @@ def load_base_model(include_top: bool = False, split: data.Split | None = None,
         except OSError as error:
             _UNSAVED[path] = (model.get_config(), model.get_weights())
             if verbose:
-                print(f"Pretrained base model trained now on digits 0-4 ({split.source}) in {seconds:.0f} s, "
+                print(f"Pretrained base model trained now on classes {SOURCE_CLASSES} ({split.source}) in {seconds:.0f} s, "
                       f"but it could not be cached in {path.parent} ({type(error).__name__}: {error}); it "
                       "is kept in memory until the kernel restarts. Set KERAS_HOME to a writable folder to keep it.")
         else:
             if verbose:
-                print(f"Pretrained base model trained now on digits 0-4 ({split.source}) in {seconds:.0f} s "
+                print(f"Pretrained base model trained now on classes {SOURCE_CLASSES} ({split.source}) in {seconds:.0f} s "
                       f"and saved to {path}")
     return model if include_top else _without_top(model)
 

@@ -1,27 +1,24 @@
-"""Trusted checks of chapter 10 (see grader/specs.py): preprocessing, a frozen base, BatchNormalization and fine-tuning."""
+"""Trusted checks of chapter 10 (see grader/specs.py): parameter counts after freezing, a frozen base on raw pixels,
+a fine-tuning recipe without its bugs, unfreezing the top layers, and transfer with 20 labels per class."""
 
 import functools
 
 import numpy as np
 
 from grader.specs import FunctionCheck, ModelCheck
-from grader.verify import accuracy, compare
 
 #: The layer names of the course's pretrained base (``pretrained.load_base_model()``), in order.
 BASE_LAYERS = ["image", "block1_conv", "block1_bn", "block1_relu", "block2_conv", "block2_bn", "block2_relu",
                "block2_pool", "block3_conv", "block3_bn", "block3_relu", "block3_pool", "features"]
 
-#: The validation accuracy that Exercise 5 requires. The visible test asks for max(0.75, scratch_accuracy
-#: + 0.05), where scratch_accuracy comes from a training run of the notebook (74.5 % on CPU with the
-#: offline digits); the exercise's text calls that target "about 80 %", which the verifier uses.
-VALIDATION_TARGET = 0.80
+#: The accuracy that Exercises 3 and 5 require on the target images that the grader keeps apart (the second half
+#: of the target classes' test images, which the notebook never uses). Measured with real Fashion-MNIST on
+#: a CPU, the solutions reached 87 % (Exercise 3, 50 labels per class) and 80 % (Exercise 5, 20 per class;
+#: a network trained from scratch on those 100 images reaches 42-72 %, the head of the weak wrong answer less).
+FINE_TUNE_THRESHOLD = 0.80
+FEW_LABELS_THRESHOLD = 0.75
 
-# An expression for Exercise 3: a BatchNormalization layer built for `inputs`, with the grader's
-# epsilon, gamma, beta and moving statistics, passed to the student's function.
-BATCH_NORM_CALL = ("[layer := layers.BatchNormalization(epsilon=float(epsilon)), layer.build(inputs.shape), "
-                   "layer.set_weights([gamma, beta, mean, variance]), batch_norm_inference(inputs, layer)][-1]")
-
-# An expression for Exercise 4, applied to a model and a list of layer counts: it freezes the model,
+# Exercise 4, applied to a model and a list of layer counts: it freezes the model,
 # then calls unfreeze_top_layers with each count in turn, on the same model, and records after each
 # call the count, what the function returned, model.trainable and the sorted paths of the trainable weights.
 UNFREEZE_SEQUENCE = ("(lambda model, counts: [setattr(model, 'trainable', False)] and "
@@ -29,8 +26,8 @@ UNFREEZE_SEQUENCE = ("(lambda model, counts: [setattr(model, 'trainable', False)
                      "sorted(weight.path for weight in model.trainable_weights)] for count in counts])")
 
 
-def preprocessing_inputs(rng):
-    """Draw RGB images of a random size with values from 0 to 255, and one pure red pixel.
+def count_cases(rng):
+    """Draw the arguments of count_parameters: every freezing decision, each with a random head size.
 
     Parameters
     ----------
@@ -40,54 +37,13 @@ def preprocessing_inputs(rng):
     Returns
     -------
     dict
-        ``images``, float32 of shape ``(batch, height, width, 3)``, and ``red``, shape ``(1, 1, 1, 3)``.
+        ``cases``: int64 rows ``(num_classes, num_unfrozen_blocks, batch_norm_trainable)``, the eight
+        combinations of 0 to 3 unfrozen blocks and both BatchNormalization choices, then four more
+        drawn at random, so that every answer that gets one decision wrong fails whatever the seed.
     """
-    shape = (int(rng.integers(1, 4)), int(rng.integers(1, 8)), int(rng.integers(1, 8)), 3)
-    red = np.zeros((1, 1, 1, 3), dtype="float32")
-    red[..., 0] = 255.0
-    return {"images": rng.uniform(0, 255, size=shape).astype("float32"), "red": red}
-
-
-def batch_norm_inputs(rng):
-    """Draw inputs of rank 2 to 4 and the statistics of a BatchNormalization layer for their last axis.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The grader's random generator.
-
-    Returns
-    -------
-    dict
-        ``inputs`` (float32), and ``gamma``, ``beta``, ``mean``, ``variance`` (float32, one value per
-        feature) and ``epsilon`` (a float32 scalar).
-    """
-    rank = int(rng.integers(2, 5))
-    shape = tuple(int(size) for size in rng.integers(2, 6, size=rank))
-    features = shape[-1]
-    return {"inputs": rng.normal(2.0, 3.0, size=shape).astype("float32"),
-            "gamma": rng.uniform(0.5, 2.0, features).astype("float32"),
-            "beta": rng.normal(size=features).astype("float32"),
-            "mean": rng.normal(size=features).astype("float32"),
-            "variance": rng.uniform(0.1, 3.0, features).astype("float32"),
-            "epsilon": np.float32(rng.choice([1e-3, 0.1, 0.5]))}
-
-
-def pretrained_bn_inputs(rng):
-    """Draw inputs for the BatchNormalization layers of the pretrained base: block2 and block3.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The grader's random generator.
-
-    Returns
-    -------
-    dict
-        ``block2``, float32 of shape ``(2, 14, 14, 32)``, and ``block3``, shape ``(3, 7, 7, 64)``.
-    """
-    return {"block2": rng.normal(0.0, 2.0, size=(2, 14, 14, 32)).astype("float32"),
-            "block3": rng.normal(0.0, 2.0, size=(3, 7, 7, 64)).astype("float32")}
+    decisions = [(blocks, flag) for blocks in range(4) for flag in (0, 1)]
+    decisions += [(int(rng.integers(0, 4)), int(rng.integers(0, 2))) for _ in range(4)]
+    return {"cases": np.array([(int(rng.integers(2, 31)), blocks, flag) for blocks, flag in decisions], dtype="int64")}
 
 
 def unfreeze_counts(rng):
@@ -113,36 +69,6 @@ def unfreeze_counts(rng):
     """
     return {"base_counts": np.array([rng.integers(3, 13), 13, 2, 4, rng.integers(1, 13), 5, 8, 11, 9]),
             "top_counts": np.array([2, rng.integers(3, 15), 5, 6, 9, 12, 14])}
-
-
-def same_values_and_dtypes(results, expected, names, rtol, atol):
-    """Compare every result with the solution's, and the dtype of every array result too.
-
-    The notebook's tests compare tensors with ``checks.check_tensor``, which rejects an answer of
-    another dtype (float64 instead of float32, say).
-
-    Parameters
-    ----------
-    results, expected : list
-        The student's and the solution's exported results: one list of arrays per call.
-    names : list of str
-        What each array of a call's result is, for messages.
-    rtol, atol : float
-        Tolerances of the value comparison.
-
-    Returns
-    -------
-    str or None
-        Why the results differ, or None when they match.
-    """
-    for value, expected_value in zip(results, expected):
-        if not isinstance(value, list) or len(value) != len(expected_value):
-            return f"the results should be a list of {len(expected_value)} items"
-        for item, expected_item, name in zip(value, expected_value, names):
-            problem = compare(item, expected_item, rtol, atol, where=f"{name} on the grader's inputs", dtypes=True)
-            if problem:
-                return problem
-    return None
 
 
 def check_unfreeze_steps(results, expected):
@@ -261,20 +187,12 @@ def check_pixel_classifier(model, reference):
 
 
 @functools.lru_cache(maxsize=1)
-def _load_mnist():
-    """Load the digits as the notebook does, once per verifier process."""
-    from course_utils import data
+def held_out_target():
+    """Return the target images that the grader keeps apart, preprocessed, and their labels 0 to 4.
 
-    return data.load_mnist(verbose=False)
-
-
-def target_split(which):
-    """Return the preprocessed validation or test images of the digits 5-9 and their labels 0-4, as the notebook does.
-
-    Parameters
-    ----------
-    which : str
-        ``"validation"`` (digits 5-9 of the training set that are not among the 50 labelled ones) or ``"test"``.
+    They are the second half of the test images of :data:`course_utils.pretrained.TARGET_CLASSES`
+    (the notebook's test set is the first half). On a machine without Fashion-MNIST the loader falls
+    back to digits, and so does the notebook: the measurement is then of digits.
 
     Returns
     -------
@@ -283,73 +201,80 @@ def target_split(which):
     """
     from course_utils import data, pretrained
 
-    mnist = _load_mnist()
-
-    def target_images(images, labels, seed, limit):
-        keep = labels >= 5
-        return pretrained.shift_digits(images[keep][:limit], seed=seed), labels[keep][:limit] - 5
-
-    if which == "test":
-        images, labels = target_images(mnist.x_test, mnist.y_test, seed=2, limit=1000)
-        return pretrained.preprocess_input(images), labels
-    pool_images, pool_labels = target_images(mnist.x_train, mnist.y_train, seed=1, limit=2000)
-    rng = np.random.default_rng(0)
-    few_index = np.concatenate([rng.choice(np.flatnonzero(pool_labels == label), 10, replace=False)
-                                for label in range(5)])
-    val_index = np.setdiff1d(np.arange(len(pool_labels)), few_index)[:1000]
-    return pretrained.preprocess_input(pool_images[val_index]), pool_labels[val_index]
+    fashion = data.load_fashion_mnist(verbose=False)
+    keep = np.isin(fashion.y_test, pretrained.TARGET_CLASSES)
+    images = fashion.x_test[keep]
+    labels = np.searchsorted(pretrained.TARGET_CLASSES, fashion.y_test[keep])
+    half = len(labels) // 2
+    return pretrained.preprocess_input(images[half:]), labels[half:]
 
 
-def test_set():
-    """Return the preprocessed test images of the digits 5-9 and their labels 0-4 (the hidden test's data)."""
-    return target_split("test")
+@functools.lru_cache(maxsize=1)
+def _pretrained_base():
+    """Load the course's pretrained base from the cache that the notebook read, once per verifier process."""
+    from course_utils import data, pretrained
+
+    return pretrained.load_base_model(split=data.load_fashion_mnist(verbose=False), verbose=False)
 
 
-def check_transfer_classifier(model, reference):
-    """Check Exercise 5: five outputs, the pretrained base inside, and at least 80 % validation accuracy.
-
-    The test set accuracy (the hidden test) is measured by the check's ``held_out`` and ``threshold``.
-    """
+def five_outputs_problem(model):
+    """Say why ``model`` does not map images to five class probabilities with the pretrained base inside."""
     shapes = [tuple(output.shape) for output in model.outputs]
     if len(shapes) != 1 or shapes[0][1:] != (5,):
         return f"the model's outputs have shapes {shapes}, expected [(None, 5)]"
-    problem = base_problem(model)
+    return base_problem(model)
+
+
+def check_fine_tuned(model, reference):
+    """Check Exercise 3: of the base's weights, training changed block3_conv's kernel and nothing else.
+
+    Every weight of the base inside the student's trained model (trainable or not, the BatchNormalization
+    moving statistics included) is compared with the pretrained base read from the Keras cache. The
+    accuracy on the held-out target images is measured by the check's ``held_out`` and ``threshold``.
+    """
+    problem = five_outputs_problem(model)
     if problem:
         return problem
-    x_val, y_val = target_split("validation")
-    val_accuracy = accuracy(model, x_val, y_val)
-    if val_accuracy < VALIDATION_TARGET:
-        return (f"the model's accuracy on the validation images is {val_accuracy:.4g}, below the target of "
-                f"{VALIDATION_TARGET:.4g}")
+    trained, pretrained_base = nested_base(model), _pretrained_base()
+    changed = []
+    for name in BASE_LAYERS:
+        for weight, original in zip(trained.get_layer(name).weights, pretrained_base.get_layer(name).weights):
+            if not np.array_equal(np.asarray(weight), np.asarray(original)):
+                changed.append(f"{name}/{weight.name}")
+    convolutions = [path for path in changed if path.startswith(("block1_conv", "block2_conv"))]
+    if convolutions:
+        return (f"training changed the pretrained weights {convolutions}: freeze the base while the new head "
+                f"trains, and unfreeze only block3_conv for fine-tuning")
+    batch_norm = [path for path in changed if "_bn/" in path]
+    if batch_norm:
+        return (f"training changed the BatchNormalization weights {batch_norm}: keep every BatchNormalization "
+                f"layer frozen, also after unfreezing the base")
+    if "block3_conv/kernel" not in changed:
+        return ("block3_conv's kernel is still the pretrained one: fine-tuning did not train it (compile the "
+                "model again after changing trainable)")
     return None
+
+
+def check_transfer_classifier(model, reference):
+    """Check Exercise 5: five outputs and the pretrained base inside; the accuracy is the check's threshold."""
+    return five_outputs_problem(model)
 
 
 CHECKS = [
     FunctionCheck("ex1_test",
-                  calls=["[tf_mode_preprocess(images), caffe_mode_preprocess(images), images]",
-                         "[tf_mode_preprocess(red), caffe_mode_preprocess(red), red]"],
-                  inputs=preprocessing_inputs,
-                  verify=functools.partial(same_values_and_dtypes, rtol=1e-5, atol=1e-4, names=[
-                      "tf_mode_preprocess(images)", "caffe_mode_preprocess(images)",
-                      "the input images after your functions (they must not change)"])),
+                  calls=["[list(count_parameters(int(case[0]), int(case[1]), bool(case[2]))) for case in cases]"],
+                  inputs=count_cases, rtol=0.0, atol=0.0, dtypes=True),
     # The base of the hidden test: a fresh pretrained base and three classes.
-    ModelCheck("ex2_test", call="build_pixel_classifier(pretrained.load_base_model(split=mnist, verbose=False), 3)",
+    ModelCheck("ex2_test", call="build_pixel_classifier(pretrained.load_base_model(split=fashion, verbose=False), 3)",
                verify=check_pixel_classifier),
-    FunctionCheck("ex3_test",
-                  calls=[f"[{call}]" for call in (BATCH_NORM_CALL,
-                                                  "batch_norm_inference(block2, bn_base.get_layer('block2_bn'))",
-                                                  "batch_norm_inference(block3, bn_base.get_layer('block3_bn'))")],
-                  inputs=lambda rng: {**batch_norm_inputs(rng), **pretrained_bn_inputs(rng)},
-                  verify=functools.partial(same_values_and_dtypes, rtol=1e-4, atol=1e-4,
-                                           names=["batch_norm_inference(inputs, bn_layer)"])),
+    # The model that the test cell trained (training is not deterministic): checked by its weights
+    # against the pretrained base and by its accuracy on target images the notebook never sees.
+    ModelCheck("ex3_test", call="tuned_model", same_parameters=False, held_out=held_out_target,
+               threshold=FINE_TUNE_THRESHOLD, verify=check_fine_tuned),
     FunctionCheck("ex4_test",
-                  calls=[UNFREEZE_SEQUENCE + "(pretrained.load_base_model(split=mnist, verbose=False), base_counts)",
+                  calls=[UNFREEZE_SEQUENCE + "(pretrained.load_base_model(split=fashion, verbose=False), base_counts)",
                          UNFREEZE_SEQUENCE + "(pretrained.build_base_model(num_classes=3), top_counts)"],
                   inputs=unfreeze_counts, verify=check_unfreeze_steps),
-    # Training is not deterministic: the trained model is checked by its properties and its accuracy
-    # on the test set (the hidden test), and on the validation set in check_transfer_classifier. The
-    # visible test's target of scratch_accuracy + 0.05 depends on a training run of the notebook and
-    # cannot be reproduced by the verifier; VALIDATION_TARGET stands for it.
     ModelCheck("ex5_test", call="my_transfer_model", same_parameters=False, same_shapes=False,
-               held_out=test_set, threshold=0.75, verify=check_transfer_classifier),
+               held_out=held_out_target, threshold=FEW_LABELS_THRESHOLD, verify=check_transfer_classifier),
 ]

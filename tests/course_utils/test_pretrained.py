@@ -29,7 +29,7 @@ def keras_home(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def fallback_split():
-    """The offline digits, as load_mnist returns them without a Keras cache."""
+    """The offline digits, as load_fashion_mnist returns them without the real data."""
     return data.digits_as_mnist()
 
 
@@ -56,7 +56,7 @@ def test_shift_digits_moves_pixels_without_losing_centred_ones():
     # A centred square stays whole: the same number of bright pixels, most of them moved.
     assert np.all(shifted.reshape(50, -1).sum(axis=1) == images.reshape(50, -1).sum(axis=1))
     assert np.mean([not np.array_equal(a, b) for a, b in zip(shifted, images)]) > 0.5
-    assert np.array_equal(pretrained.shift_digits(images, seed=4), shifted), "the same seed gives the same shifts"
+    assert np.array_equal(pretrained.shift_digits(images, max_shift=3, seed=4), shifted), "the same seed gives the same shifts"
     assert np.array_equal(pretrained.shift_digits(images, max_shift=0), images)
     with pytest.raises(ValueError, match="height, width"):
         pretrained.shift_digits(images[..., np.newaxis])
@@ -72,15 +72,29 @@ def test_build_base_model_has_the_documented_layers():
     assert model.count_params() == 400 + 4608 + 18432 + 4 * (16 + 32 + 64) + 576 * 5 + 5
 
 
-def test_source_data_keeps_digits_zero_to_four(fallback_split, monkeypatch):
+def test_the_two_halves_split_the_ten_classes():
+    assert sorted(pretrained.SOURCE_CLASSES + pretrained.TARGET_CLASSES) == list(range(10))
+    assert list(pretrained.TARGET_CLASSES) == sorted(pretrained.TARGET_CLASSES)
+    names = [data.FASHION_NAMES[label] for label in pretrained.TARGET_CLASSES]
+    assert names == ["Pullover", "Dress", "Shirt", "Sneaker", "Ankle boot"]
+
+
+def test_source_data_keeps_the_source_classes(fallback_split, monkeypatch):
     monkeypatch.setattr(pretrained, "NUM_SOURCE_IMAGES", 2000)
     x_source, y_source = pretrained.source_data(fallback_split)
-    assert set(np.unique(y_source)) == set(pretrained.SOURCE_CLASSES)
+    # The labels are numbered 0-4 in the order of SOURCE_CLASSES.
+    assert set(np.unique(y_source)) == set(range(len(pretrained.SOURCE_CLASSES)))
     assert x_source.shape[1:] == (28, 28, 1) and len(x_source) == len(y_source)
     assert -1.0 <= x_source.min() and x_source.max() <= 1.0
-    # The small fallback is repeated, shifted anew: about twice its 0-4 images, never more than four times.
-    num_images = int(np.isin(fallback_split.y_train, pretrained.SOURCE_CLASSES).sum())
+    # The small fallback is repeated: about twice its source images, never more than four times; the
+    # first copy is the images as they are, the second is shifted.
+    keep = np.isin(fallback_split.y_train, pretrained.SOURCE_CLASSES)
+    num_images = int(keep.sum())
     assert len(x_source) == 2 * num_images
+    np.testing.assert_array_equal(x_source[:num_images], pretrained.preprocess_input(fallback_split.x_train[keep]))
+    assert not np.array_equal(x_source[num_images:], x_source[:num_images])
+    original = fallback_split.y_train[keep]
+    np.testing.assert_array_equal(np.asarray(pretrained.SOURCE_CLASSES)[y_source[:num_images]], original)
 
 
 def test_first_call_trains_and_caches_then_later_calls_load(keras_home, fallback_split, capsys):
@@ -181,16 +195,22 @@ def test_an_unwritable_cache_trains_and_says_so(tmp_path, monkeypatch, fallback_
 def test_a_different_source_uses_a_different_file(keras_home, fallback_split, capsys):
     assert pretrained.source_tag(fallback_split) == "digits28"
     real_like = data.Split(fallback_split.x_train, fallback_split.y_train, fallback_split.x_test,
-                           fallback_split.y_test, data.DIGIT_NAMES, "keras.datasets.mnist (Keras cache, /x)")
-    assert pretrained.source_tag(real_like) == "mnist"
-    assert pretrained.base_model_path("mnist") != pretrained.base_model_path("digits28")
-    assert f"v{pretrained.BASE_VERSION}" in pretrained.base_model_path("mnist").name
+                           fallback_split.y_test, data.FASHION_NAMES,
+                           "keras.datasets.fashion_mnist (Keras cache, /x)")
+    assert pretrained.source_tag(real_like) == "fashion"
+    mnist_like = data.Split(fallback_split.x_train, fallback_split.y_train, fallback_split.x_test,
+                            fallback_split.y_test, data.DIGIT_NAMES, "keras.datasets.mnist (Keras cache, /x)")
+    assert pretrained.source_tag(mnist_like) == "mnist"
+    paths = {pretrained.base_model_path(tag) for tag in ("fashion", "mnist", "digits28")}
+    assert len(paths) == 3
+    assert all(f"v{pretrained.BASE_VERSION}" in path.name for path in paths)
+    assert pretrained.BASE_VERSION >= 2, "version 1 was pretrained on digits 0-4: its files must not be reused"
 
     pretrained.load_base_model(split=fallback_split, verbose=False)
     pretrained.load_base_model(split=real_like)
     assert "trained now" in capsys.readouterr().out, "a model of another source must not be reused"
     assert cached_files(keras_home) == sorted([pretrained.base_model_path("digits28").name,
-                                               pretrained.base_model_path("mnist").name])
+                                               pretrained.base_model_path("fashion").name])
 
 
 def test_a_corrupt_cache_file_is_replaced(keras_home, fallback_split, capsys):
