@@ -1,15 +1,17 @@
-"""Trusted checks of chapter 7: the SimpleRNN recurrence by hand, recurrent parameter counts and three recurrent models."""
+"""Trusted checks of chapter 7: a GRU cell run by ``keras.layers.RNN``, what recurrent layers return, a
+state carried across chunks by hand, a stateful reader, and a row-by-row Fashion-MNIST classifier on a
+parameter budget."""
 
 import functools
 
 import numpy as np
 
-from grader.checklib import same_layers, worst_metric
+from grader.checklib import compare_results
 from grader.specs import FunctionCheck, ModelCheck
 
 
-def step_inputs(rng):
-    """Draw one SimpleRNN step: inputs, a previous state and weights in the layout of ``layers.SimpleRNN``.
+def cell_inputs(rng):
+    """Draw sequences, a start state and GRU weights in the layout of ``layers.GRU`` (6 units, 3 features).
 
     Parameters
     ----------
@@ -19,18 +21,19 @@ def step_inputs(rng):
     Returns
     -------
     dict of numpy.ndarray
-        ``x_t`` (5, 2), ``h_prev`` (5, 7), ``kernel`` (2, 7), ``recurrent`` (7, 7) and ``bias`` (7,),
-        all float32.
+        ``sequences`` (3, 8, 3) with large values (so that the gates saturate differently), ``start``
+        (3, 6), ``kernel`` (3, 18), ``recurrent`` (6, 18) and ``bias`` (2, 18) with two different
+        rows, all float32.
     """
-    return {"x_t": rng.normal(size=(5, 2)).astype("float32"),
-            "h_prev": rng.normal(size=(5, 7)).astype("float32"),
-            "kernel": rng.normal(scale=0.5, size=(2, 7)).astype("float32"),
-            "recurrent": rng.normal(scale=0.4, size=(7, 7)).astype("float32"),
-            "bias": rng.normal(size=7).astype("float32")}
+    return {"sequences": rng.normal(scale=2.0, size=(3, 8, 3)).astype("float32"),
+            "start": rng.normal(size=(3, 6)).astype("float32"),
+            "kernel": rng.normal(scale=0.5, size=(3, 18)).astype("float32"),
+            "recurrent": rng.normal(scale=0.4, size=(6, 18)).astype("float32"),
+            "bias": rng.normal(size=(2, 18)).astype("float32")}
 
 
-def sequence_inputs(rng):
-    """Draw a batch of sequences and SimpleRNN weights for ``simple_rnn_forward``.
+def layer_configurations(rng):
+    """Draw random recurrent layer configurations for ``describe_recurrent``.
 
     Parameters
     ----------
@@ -40,16 +43,19 @@ def sequence_inputs(rng):
     Returns
     -------
     dict of numpy.ndarray
-        ``inputs`` (3, 9, 2), ``kernel`` (2, 6), ``recurrent`` (6, 6) and ``bias`` (6,), all float32.
+        ``kinds``: 24 strings, eight each of ``"simple"``, ``"lstm"`` and ``"gru"``; ``configurations``:
+        24 rows ``(units, batch, steps, features, return_sequences, return_state, bidirectional)``, with
+        every combination of the three flags for each kind.
     """
-    return {"inputs": rng.normal(size=(3, 9, 2)).astype("float32"),
-            "kernel": rng.normal(scale=0.5, size=(2, 6)).astype("float32"),
-            "recurrent": rng.normal(scale=0.4, size=(6, 6)).astype("float32"),
-            "bias": rng.normal(size=6).astype("float32")}
+    kinds = np.repeat(np.array(["simple", "lstm", "gru"]), 8)
+    flags = np.array([[(index >> bit) & 1 for bit in range(3)] for index in range(8)] * 3)
+    sizes = np.stack([rng.integers(1, 65, 24), rng.integers(1, 9, 24), rng.integers(1, 31, 24),
+                      rng.integers(1, 41, 24)], axis=1)
+    return {"kinds": kinds, "configurations": np.concatenate([sizes, flags], axis=1).astype("int64")}
 
 
-def size_pairs(rng):
-    """Draw ``(input_dim, units)`` pairs, including the extreme sizes 1 and 100.
+def chunk_inputs(rng):
+    """Draw sequences and the weights of a SimpleRNN(5), a GRU(4) and an LSTM(3) on 2 features.
 
     Parameters
     ----------
@@ -59,58 +65,68 @@ def size_pairs(rng):
     Returns
     -------
     dict of numpy.ndarray
-        ``pairs``: an int array of shape (10, 2).
+        ``sequences`` (3, 11, 2), and ``simple_weights``, ``gru_weights``, ``lstm_weights`` as three
+        arrays each (``_kernel``, ``_recurrent``, ``_bias`` suffixes), all float32.
     """
-    random_pairs = rng.integers(1, 200, size=(7, 2))
-    return {"pairs": np.concatenate([[[1, 1], [100, 1], [1, 100]], random_pairs])}
+    inputs = {"sequences": rng.normal(size=(3, 11, 2)).astype("float32")}
+    for name, units, blocks, bias_shape in (("simple", 5, 1, (5,)), ("gru", 4, 3, (2, 12)), ("lstm", 3, 4, (12,))):
+        inputs[f"{name}_kernel"] = rng.normal(scale=0.5, size=(2, blocks * units)).astype("float32")
+        inputs[f"{name}_recurrent"] = rng.normal(scale=0.4, size=(units, blocks * units)).astype("float32")
+        inputs[f"{name}_bias"] = rng.normal(size=bias_shape).astype("float32")
+    return inputs
 
 
-def make_series(num_series, num_steps, seed):
-    """Return the noisy sums of two sine waves of Section 1, shape ``(num_series, num_steps, 1)``, float32."""
-    rng = np.random.default_rng(seed)
-    steps = np.arange(num_steps)
-    slow_frequency = rng.uniform(0.02, 0.06, size=(num_series, 1))
-    fast_frequency = rng.uniform(0.10, 0.20, size=(num_series, 1))
-    slow_phase = rng.uniform(0, 2 * np.pi, size=(num_series, 1))
-    fast_phase = rng.uniform(0, 2 * np.pi, size=(num_series, 1))
-    series = (0.6 * np.sin(2 * np.pi * slow_frequency * steps + slow_phase)
-              + 0.3 * np.sin(2 * np.pi * fast_frequency * steps + fast_phase)
-              + rng.normal(0.0, 0.05, size=(num_series, num_steps)))
-    return series[..., np.newaxis].astype("float32")
-
-
-def series_val_and_test():
-    """Return the notebook's 500 validation and 500 test windows of the sine series as ``([x_val, x_test], [y_val, y_test])``."""
-    series = make_series(3000, 31, seed=0)
-    return [series[2000:2500, :30], series[2500:, :30]], [series[2000:2500, 30], series[2500:, 30]]
-
-
-def mse_over_naive(model, x, y):
-    """Return the model's MSE divided by the naive forecast's (the last value of each window).
+def recording_inputs(rng):
+    """Draw three recordings and the weights of a stateful GRU(4) -> LSTM(3) stack on 2 features, batch 3.
 
     Parameters
     ----------
-    model : keras.Model
-        The trained forecaster.
-    x, y : numpy.ndarray
-        Windows of one split and their next values.
+    rng : numpy.random.Generator
+        The grader's generator.
 
     Returns
     -------
-    float
-        The ratio must stay below 0.5 on the validation and on the test windows, as in the notebook's tests.
+    dict of numpy.ndarray
+        ``first`` (3, 13, 2), ``second`` (3, 7, 2), ``third`` (3, 9, 2), and the weights ``gru_kernel``
+        (2, 12), ``gru_recurrent`` (4, 12), ``gru_bias`` (2, 12), ``lstm_kernel`` (4, 12),
+        ``lstm_recurrent`` (3, 12), ``lstm_bias`` (12,), all float32.
     """
-    predictions = np.asarray(model.predict(x, verbose=0)).reshape(y.shape)
-    return float(np.mean((predictions - y) ** 2) / np.mean((x[:, -1] - y) ** 2))
+    return {"first": rng.normal(size=(3, 13, 2)).astype("float32"),
+            "second": rng.normal(size=(3, 7, 2)).astype("float32"),
+            "third": rng.normal(size=(3, 9, 2)).astype("float32"),
+            "gru_kernel": rng.normal(scale=0.5, size=(2, 12)).astype("float32"),
+            "gru_recurrent": rng.normal(scale=0.4, size=(4, 12)).astype("float32"),
+            "gru_bias": rng.normal(size=(2, 12)).astype("float32"),
+            "lstm_kernel": rng.normal(scale=0.5, size=(4, 12)).astype("float32"),
+            "lstm_recurrent": rng.normal(scale=0.4, size=(3, 12)).astype("float32"),
+            "lstm_bias": rng.normal(size=12).astype("float32")}
 
 
-def forecaster_rules(model, reference):
-    """Require a ``(None, 30, 1)`` or ``(None, None, 1)`` input, a ``(None, 1)`` output and a recurrent layer.
+def fashion_held_out():
+    """Return the second half of the Fashion-MNIST test set as ``(x, y)``, photos ``(28, 28)`` in [0, 1].
+
+    The notebook trains on the first 10,000 training photos and measures on the first 2,000 test
+    photos, so these 5,000 are never seen by it. On a machine without Fashion-MNIST the loader falls
+    back to digits, and so does the notebook: the measurement is then of digits.
+    """
+    from course_utils import data
+
+    fashion = data.load_fashion_mnist(verbose=False)
+    half = len(fashion.x_test) // 2
+    return fashion.x_test[half:].astype("float32") / 255.0, fashion.y_test[half:]
+
+
+#: The parameter budget of exercise 5.
+BUDGET = 5_000
+
+
+def budget_rules(model, reference):
+    """Require at most 5,000 parameters, a recurrent layer and softmax probabilities as outputs.
 
     Parameters
     ----------
     model, reference : keras.Model
-        The student's trained forecaster and the solution's (unused).
+        The student's trained row classifier and the solution's (unused).
 
     Returns
     -------
@@ -119,118 +135,103 @@ def forecaster_rules(model, reference):
     """
     from keras import layers
 
-    input_shapes = [tuple(tensor.shape) for tensor in model.inputs]
-    if input_shapes not in ([(None, 30, 1)], [(None, None, 1)]):
-        return f"the model's inputs have shapes {input_shapes}, expected [(None, 30, 1)] or [(None, None, 1)]"
     output_shapes = [tuple(tensor.shape) for tensor in model.outputs]
-    if output_shapes != [(None, 1)]:
-        return f"the model's outputs have shapes {output_shapes}, expected [(None, 1)]"
-    recurrent = (layers.SimpleRNN, layers.LSTM, layers.GRU, layers.Bidirectional)
+    if output_shapes != [(None, 10)]:
+        return f"the model's outputs have shapes {output_shapes}, expected [(None, 10)]"
+    if model.count_params() > BUDGET:
+        return f"the model has {model.count_params():,} parameters, above the budget of {BUDGET:,}"
+    input_shapes = [tuple(tensor.shape) for tensor in model.inputs]
+    if input_shapes not in ([(None, 28, 28)], [(None, None, 28)]):
+        return f"the model's inputs have shapes {input_shapes}, expected [(None, 28, 28)] or [(None, None, 28)]"
+    recurrent = (layers.SimpleRNN, layers.LSTM, layers.GRU, layers.RNN, layers.Bidirectional)
     if not any(isinstance(layer, recurrent) for layer in model.layers):
         return "the model has no recurrent layer (SimpleRNN, LSTM, GRU or Bidirectional)"
+    # The accuracy takes the argmax of the outputs, which other output layers also get right: the
+    # outputs for held-out photos must be probabilities that sum to 1, as a softmax's do.
+    photos, _ = fashion_held_out()
+    outputs = np.asarray(model.predict(photos[:500], verbose=0), dtype="float64")
+    sums = outputs.sum(axis=-1)
+    if outputs.min() < 0 or not np.allclose(sums, 1.0, rtol=0.0, atol=1e-3):
+        return "the model's outputs are not probabilities that sum to 1: end the model with a softmax"
     return None
 
 
-def make_order_task(num_sequences, seed, vocab_size=20, max_length=20):
-    """Return the token sequences of Section 8, padded after their end, and their labels.
-
-    The label is 1 when marker token 1 comes before marker token 2. Same draws as the notebook's
-    ``make_order_task`` (which pads with ``keras.utils.pad_sequences(..., padding="post")``).
-    """
-    rng = np.random.default_rng(seed)
-    padded = np.zeros((num_sequences, max_length), dtype="int32")
-    labels = np.zeros(num_sequences, dtype="int64")
-    for row in range(num_sequences):
-        length = rng.integers(5, max_length + 1)
-        sequence = rng.integers(3, vocab_size, size=length)
-        first, second = rng.choice(length, size=2, replace=False)
-        sequence[first], sequence[second] = 1, 2
-        padded[row, :length] = sequence
-        labels[row] = int(first < second)
-    return padded, labels
+# Exercise 1 runs the student's cell with the grader's GRU weights (two different bias rows, large
+# inputs) through layers.RNN, from zeros and from a drawn initial state, and on a single step.
+def _cell_call(units_inputs, call_arguments=""):
+    return ('(lambda rnn: (rnn.build(' + units_inputs + '.shape), rnn.set_weights([kernel, recurrent, bias]), '
+            'np.asarray(rnn(' + units_inputs + call_arguments + ')))[-1])'
+            '(layers.RNN(MinimalGRUCell(6), return_sequences=True))')
 
 
-def order_val_and_test():
-    """Return the notebook's 500 validation and 500 test token sequences as ``([x_val, x_test], [y_val, y_test])``."""
-    tokens_val, labels_val = make_order_task(500, seed=2)
-    tokens_test, labels_test = make_order_task(500, seed=3)
-    return [tokens_val, tokens_test], [labels_val, labels_test]
+CELL_CALLS = [
+    _cell_call("sequences"),
+    _cell_call("sequences", ", initial_state=[start]"),
+    _cell_call("sequences[:1, :1]"),
+]
+
+# Exercise 2 compares the predictions for every kind with every combination of the flags. Its first
+# call, a bidirectional LSTM that returns its states, fails an answer that concatenates the states of
+# the two directions or returns only two of the four.
+DESCRIBE_CALL = ('[describe_recurrent(str(kind), int(c[0]), (int(c[1]), int(c[2]), int(c[3])), bool(c[4]), bool(c[5]), '
+                 'bool(c[6])) for kind, c in zip(kinds, configurations)]')
 
 
-def ignores_padding(model, reference):
-    """Require the same predictions with and without extra padding zeros, as the tests do.
-
-    Parameters
-    ----------
-    model, reference : keras.Model
-        The student's trained classifier and the solution's (unused).
-
-    Returns
-    -------
-    str or None
-        Why the padding changes the predictions, or None.
-    """
-    tokens_val, _ = make_order_task(500, seed=2)
-    short = np.array([[5, 1, 7, 2], [2, 9, 9, 1]], dtype="int32")
-    for name, tokens, extra in (("the validation sequences", tokens_val, 10), ("two short sequences", short, 6)):
-        plain = np.asarray(model.predict(tokens, verbose=0))
-        padded = np.asarray(model.predict(np.pad(tokens, ((0, 0), (0, extra))), verbose=0))
-        if plain.shape != padded.shape or not np.allclose(padded, plain, rtol=1e-3, atol=1e-4):
-            return (f"the predictions for {name} change when {extra} padding zeros are appended "
-                    "(mask the padding, e.g. with mask_zero=True in the Embedding)")
-    return None
+# Exercise 3 gives the student's function layers with the grader's weights; chunk lengths that do and
+# do not divide the 11 steps, a chunk of one step, and a chunk longer than the sequence.
+def _chunk_call(kind, layer, chunk_length):
+    return (f'(lambda layer: (layer.build(sequences.shape), layer.set_weights([{kind}_kernel, {kind}_recurrent, '
+            f'{kind}_bias]), np.asarray(run_in_chunks(layer, sequences, {chunk_length})))[-1])'
+            f'({layer})')
 
 
-# Exercises 5 and 6 export the model their test cell trained. The loss is not in the `.keras` file
-# the verifier loads, and Exercise 6 also needs a classifier built for a larger vocabulary, so the
-# export refuses models compiled with another loss than the exercise's, and classifiers that fail the
-# larger vocabulary, with a clear error.
-FORECASTER_CALL = (
-    'my_forecaster if (my_forecaster.loss in ("mse", "mean_squared_error") '
-    'or isinstance(my_forecaster.loss, keras.losses.MeanSquaredError)) '
-    'else (_ for _ in ()).throw(ValueError("the forecaster must be compiled with the mse loss"))')
-CLASSIFIER_CALL = (
-    '(_ for _ in ()).throw(ValueError("the classifier must be compiled with the binary_crossentropy loss")) '
-    'if not (order_classifier.loss == "binary_crossentropy" '
-    'or isinstance(order_classifier.loss, keras.losses.BinaryCrossentropy)) '
-    'else order_classifier if np.asarray(build_order_classifier(50).predict(np.array([[49, 1, 2]], dtype="int32"), '
-    'verbose=0)).size == 1 else (_ for _ in ()).throw(ValueError("build_order_classifier(50) must make one '
-    'prediction per sequence"))')
+CHUNK_CALLS = [
+    _chunk_call("gru", "layers.GRU(4, return_sequences=True, return_state=True)", 4),
+    _chunk_call("lstm", "layers.LSTM(3, return_sequences=True, return_state=True)", 3),
+    _chunk_call("simple", "layers.SimpleRNN(5, return_sequences=True, return_state=True)", 1),
+    _chunk_call("lstm", "layers.LSTM(3, return_sequences=True, return_state=True)", 20),
+]
+
+# Exercise 4 hands the student's function a stateful GRU -> LSTM stack with the grader's weights that
+# already holds a state, and three recordings; the reference is the solution's reading, which the
+# notebook's tests match against the same layers without stateful.
+RECORDINGS_CALL = (
+    '(lambda model: (model.layers[0].set_weights([gru_kernel, gru_recurrent, gru_bias]), '
+    'model.layers[1].set_weights([lstm_kernel, lstm_recurrent, lstm_bias]), model.predict(third[:, :4], verbose=0), '
+    '[np.asarray(outputs) for outputs in read_recordings(model, [first, second, third], 5)])[-1])'
+    '(keras.Sequential([keras.Input(batch_shape=(3, None, 2)), layers.GRU(4, return_sequences=True, stateful=True), '
+    'layers.LSTM(3, return_sequences=True, stateful=True)]))')
+
+# Exercise 5 exports the model the test cell trained (`row_classifier`). The `.keras` file loaded by
+# the verifier has no loss, so the export itself refuses a model compiled with another loss.
+ROW_CLASSIFIER_CALL = ('row_classifier if row_classifier.loss == "sparse_categorical_crossentropy" else '
+                       '(_ for _ in ()).throw(ValueError("the model must be compiled with '
+                       'loss=\'sparse_categorical_crossentropy\'"))')
+
+CELL_LABELS = ["layers.RNN(MinimalGRUCell(6)) with the grader's GRU weights, from zeros",
+               "layers.RNN(MinimalGRUCell(6)) with the grader's GRU weights, from an initial_state",
+               "layers.RNN(MinimalGRUCell(6)) with the grader's GRU weights, on one step of one sequence"]
+CHUNK_LABELS = ["run_in_chunks(a GRU(4) with the grader's weights, 11 steps, chunks of 4)",
+                "run_in_chunks(an LSTM(3) with the grader's weights, 11 steps, chunks of 3)",
+                "run_in_chunks(a SimpleRNN(5) with the grader's weights, 11 steps, chunks of 1)",
+                "run_in_chunks(an LSTM(3) with the grader's weights, 11 steps, one chunk of 20)"]
+RECORDINGS_LABELS = ["read_recordings(a stateful GRU -> LSTM model that already holds a state, recordings of 13, 7 "
+                     "and 9 steps, chunks of 5)"]
 
 CHECKS = [
-    # Exercises 1 and 2 compare with the solution at tolerances that allow TF32 matrix products on
-    # GPUs; the dtype calls require float32 results, as the tests do.
-    FunctionCheck("ex1_test", calls=[
-        "simple_rnn_step(x_t, h_prev, kernel, recurrent, bias)",
-        "simple_rnn_step(x_t[:1], h_prev[:1], kernel, recurrent, bias)",
-        "simple_rnn_step(x_t, np.zeros_like(h_prev), kernel, recurrent, bias)",
-        "np.asarray(simple_rnn_step(x_t, h_prev, kernel, recurrent, bias)).dtype.name",
-    ], inputs=step_inputs, rtol=1e-3, atol=1e-3),
+    FunctionCheck("ex1_test", calls=CELL_CALLS, inputs=cell_inputs,
+                  verify=functools.partial(compare_results, labels=CELL_LABELS, rtol=1e-4, atol=1e-5)),
     FunctionCheck("ex2_test", calls=[
-        "simple_rnn_forward(inputs, kernel, recurrent, bias)",
-        "simple_rnn_forward(inputs, kernel, recurrent, bias, return_sequences=True)",
-        "simple_rnn_forward(inputs[:, :1], kernel, recurrent, bias, return_sequences=True)",
-        "simple_rnn_forward(inputs[:, :1], kernel, recurrent, bias)",
-        "np.asarray(simple_rnn_forward(inputs, kernel, recurrent, bias)).dtype.name",
-        "np.asarray(simple_rnn_forward(inputs, kernel, recurrent, bias, return_sequences=True)).dtype.name",
-    ], inputs=sequence_inputs, rtol=1e-3, atol=1e-3),
-    # Exercise 3 compares the counts exactly, and requires Python ints.
-    FunctionCheck("ex3_test", calls=[
-        "[lstm_param_count(int(f), int(u)) for f, u in pairs]",
-        "[gru_param_count(int(f), int(u)) for f, u in pairs]",
-        "[gru_param_count(int(f), int(u), reset_after=False) for f, u in pairs]",
-        "[type(lstm_param_count(1, 32)).__name__, type(gru_param_count(1, 32)).__name__]",
-    ], inputs=size_pairs),
-    # Exercise 4 builds three GRUs on three features: only the last one returns its final state. The
-    # activations are compared too: the GRUs keep their tanh and the output layer stays linear.
-    ModelCheck("ex4_test", call="build_stacked_gru(3, [8, 8, 4])",
-               verify=functools.partial(same_layers, attributes=("output_shape", "parameters", "activation"))),
-    ModelCheck("ex5_test", call=FORECASTER_CALL, same_parameters=False, same_shapes=False,
-               verify=forecaster_rules, held_out=series_val_and_test, threshold=0.5,
-               metric=functools.partial(worst_metric, metric=mse_over_naive, lower_is_better=True),
-               metric_name="MSE / naive MSE (worse of validation and test)",
-               lower_is_better=True),
-    ModelCheck("ex6_test", call=CLASSIFIER_CALL, same_parameters=False, verify=ignores_padding,
-               held_out=order_val_and_test, threshold=0.90, metric=worst_metric,
-               metric_name="accuracy (worse of validation and test)"),
+        'describe_recurrent("lstm", 3, (2, 5, 4), False, True, True)',
+        'describe_recurrent("gru", 8, (4, 6, 2), True, True, False)',
+        DESCRIBE_CALL,
+        '[type(describe_recurrent(str(kind), 4, (2, 3, 5))[1]).__name__ for kind in kinds[::8]]',
+    ], inputs=layer_configurations),
+    FunctionCheck("ex3_test", calls=CHUNK_CALLS, inputs=chunk_inputs,
+                  verify=functools.partial(compare_results, labels=CHUNK_LABELS, rtol=1e-4, atol=1e-5)),
+    FunctionCheck("ex4_test", calls=[RECORDINGS_CALL], inputs=recording_inputs,
+                  verify=functools.partial(compare_results, labels=RECORDINGS_LABELS, rtol=1e-4, atol=1e-5)),
+    # The input may be (None, 28, 28) or (None, None, 28), so the shapes are checked by budget_rules.
+    ModelCheck("ex5_test", call=ROW_CLASSIFIER_CALL, same_parameters=False, same_shapes=False, held_out=fashion_held_out,
+               threshold=0.79, verify=budget_rules),
 ]
