@@ -14,6 +14,8 @@ unicode arrays (``dtype='<U...'``).
 - :func:`make_sentence_pairs`: pairs of sentences labelled 1 when they are about the same topic.
 - :func:`make_question_passages`: question/passage pairs labelled 1 when the passage answers the
   question.
+- :func:`make_author_posts`: short posts whose words carry signal about three targets of their
+  author: the age (a regression target), the income bracket (three classes) and the gender (binary).
 """
 
 from __future__ import annotations
@@ -393,3 +395,150 @@ def make_question_passages(num_pairs: int = 3000, seed: int = 0, label_noise: fl
     labels[flipped] = 1 - labels[flipped]
     return PairData({"question": np.array(questions, dtype=object), "passage": np.array(passages, dtype=object)},
                     labels, kinds, "generated question/passage pairs (1 = the passage answers)")
+
+
+# ----------------------------------------------------------------------------------------------
+# Posts with three author attributes
+# ----------------------------------------------------------------------------------------------
+
+#: Words of three stages of life, with the age (in years) at which each stage is most likely.
+LIFE_STAGE_WORDS = {
+    22.0: ["exam", "campus", "dorm", "lecture", "roommate", "internship", "festival", "semester"],
+    42.0: ["kids", "mortgage", "promotion", "daycare", "office", "minivan", "meeting", "school"],
+    64.0: ["retirement", "grandchildren", "pension", "garden", "cruise", "knee", "bridge", "choir"],
+}
+
+#: The income brackets, in label order, and words that point to each of them.
+INCOME_NAMES = ["low", "middle", "high"]
+INCOME_WORDS = {
+    "low": ["coupon", "bus", "rent", "overtime", "secondhand", "budget", "thrift", "discount"],
+    "middle": ["car", "holiday", "gym", "restaurant", "laptop", "savings", "camping", "cinema"],
+    "high": ["yacht", "villa", "investments", "golf", "chauffeur", "penthouse", "champagne", "opera"],
+}
+
+#: The two gender labels, in label order. The only words that carry this target are
+#: self-descriptions ("as a mother", "as a man"), never topics, so the data holds no stereotype.
+GENDER_NAMES = ["man", "woman"]
+GENDER_WORDS = {
+    "man": ["man", "father", "dad", "husband", "guy"],
+    "woman": ["woman", "mother", "mom", "wife", "lady"],
+}
+
+_POST_TEMPLATES = [
+    "today was all about the {0} and the {1}", "cannot stop thinking about my {0}",
+    "anyone else dealing with {0} and {1} this week", "a quick update on the {0}",
+    "the {0} took the whole afternoon", "finally some time for the {0} and the {1}",
+]
+_SELF_TEMPLATES = ["as a {0} i have opinions", "speaking as a {0} here", "just a {0} sharing thoughts"]
+_POST_FILLERS = ["what a day", "the weather was fine", "more soon", "thanks for reading", "coffee first"]
+
+
+@dataclass
+class PostData:
+    """Short posts with three targets about their authors, for a model with one input and three outputs.
+
+    Attributes
+    ----------
+    inputs : dict of str to numpy.ndarray
+        ``"post"``: shape ``(n,)``, dtype object (Python strings).
+    targets : dict of str to numpy.ndarray
+        ``"age"``: shape ``(n,)``, float32 years between 18 and 70; ``"income"``: shape ``(n,)``,
+        int64 labels that index ``income_names``; ``"gender"``: shape ``(n,)``, float32 in {0, 1}
+        (1 = ``gender_names[1]``).
+    income_names, gender_names : list of str
+        The meaning of each income label and of each gender label.
+    """
+
+    inputs: dict[str, np.ndarray]
+    targets: dict[str, np.ndarray]
+    income_names: list[str] = field(default_factory=lambda: list(INCOME_NAMES))
+    gender_names: list[str] = field(default_factory=lambda: list(GENDER_NAMES))
+
+    def __len__(self) -> int:
+        return len(self.targets["age"])
+
+    def describe(self) -> str:
+        """Return a one-line summary: size, input, targets and their ranges or shares."""
+        ages = self.targets["age"]
+        shares = np.bincount(self.targets["income"], minlength=len(self.income_names)) / len(self)
+        income = ", ".join(f"{name} {share:.0%}" for name, share in zip(self.income_names, shares))
+        return (f"{len(self):,} generated posts | input: post (text) | targets: age ({ages.min():.0f}-{ages.max():.0f} "
+                f"years, mean {ages.mean():.1f}), income ({income}), gender ({self.gender_names[1]} "
+                f"{self.targets['gender'].mean():.0%})")
+
+
+def _draw(rng: np.random.Generator, groups: dict, probabilities: np.ndarray) -> str:
+    """Draw one word: a group by ``probabilities``, then a word of that group uniformly."""
+    words = list(groups.values())[int(rng.choice(len(groups), p=probabilities))]
+    return words[rng.integers(len(words))]
+
+
+def make_author_posts(num_posts: int = 4000, seed: int = 0, age_spread: float = 9.0, income_share: float = 0.8,
+                      self_description_share: float = 0.7, label_noise: float = 0.03) -> PostData:
+    """Generate posts whose words carry signal about the author's age, income bracket and gender.
+
+    Each author has an age drawn uniformly between 18 and 70, an income bracket (low 40 %, middle
+    40 %, high 20 %) and a gender (half each), independently. A post holds two sentences with two
+    life-stage words each, drawn from the stage whose typical age (22, 42 or 64) is closest to the
+    author's with weights ``exp(-(age - typical)^2 / (2 age_spread^2))``; one sentence with two
+    income words, each from the author's bracket with probability ``income_share`` (otherwise from
+    another bracket); with probability ``self_description_share`` a self-description ("as a mother")
+    that gives the gender; and a filler, in a random order. A share ``label_noise`` of the income and
+    gender labels is replaced by a random label. So the age can be estimated to within several years,
+    the income and the gender well but not perfectly.
+
+    Parameters
+    ----------
+    num_posts : int
+        How many posts to generate.
+    seed : int
+        Seed of the random generator: the same seed gives the same posts.
+    age_spread : float
+        How widely (in years) each life stage's words spread around its typical age.
+    income_share : float
+        Probability that an income word comes from the author's bracket.
+    self_description_share : float
+        Share of posts that say the author's gender.
+    label_noise : float
+        Share of income and of gender labels replaced by a random label.
+
+    Returns
+    -------
+    PostData
+        Input ``post`` and targets ``age``, ``income``, ``gender``.
+    """
+    if num_posts < 1:
+        raise ValueError(f"num_posts must be at least 1, got {num_posts}")
+    rng = np.random.default_rng(seed)
+    ages = rng.uniform(18.0, 70.0, size=num_posts)
+    incomes = rng.choice(len(INCOME_NAMES), size=num_posts, p=[0.4, 0.4, 0.2])
+    genders = rng.integers(0, 2, size=num_posts)
+    centers = np.array(list(LIFE_STAGE_WORDS))
+
+    posts = []
+    for age, income, gender in zip(ages, incomes, genders):
+        weights = np.exp(-((age - centers) ** 2) / (2 * age_spread**2))
+        stage = weights / weights.sum()
+        income_probabilities = np.full(len(INCOME_NAMES), (1.0 - income_share) / (len(INCOME_NAMES) - 1))
+        income_probabilities[income] = income_share
+        sentences = []
+        for _ in range(2):
+            template = _POST_TEMPLATES[rng.integers(len(_POST_TEMPLATES))]
+            sentences.append(template.format(_draw(rng, LIFE_STAGE_WORDS, stage), _draw(rng, LIFE_STAGE_WORDS, stage)))
+        template = _POST_TEMPLATES[rng.integers(len(_POST_TEMPLATES))]
+        sentences.append(template.format(_draw(rng, INCOME_WORDS, income_probabilities),
+                                         _draw(rng, INCOME_WORDS, income_probabilities)))
+        if rng.random() < self_description_share:
+            words = GENDER_WORDS[GENDER_NAMES[gender]]
+            sentences.append(_SELF_TEMPLATES[rng.integers(len(_SELF_TEMPLATES))].format(words[rng.integers(len(words))]))
+        sentences.append(_POST_FILLERS[rng.integers(len(_POST_FILLERS))])
+        posts.append(". ".join(sentences[i] for i in rng.permutation(len(sentences))) + ".")
+
+    incomes, genders = incomes.copy(), genders.copy()
+    noisy = rng.random(num_posts) < label_noise
+    incomes[noisy] = rng.integers(0, len(INCOME_NAMES), size=int(noisy.sum()))
+    noisy = rng.random(num_posts) < label_noise
+    genders[noisy] = rng.integers(0, 2, size=int(noisy.sum()))
+    return PostData(inputs={"post": np.array(posts, dtype=object)},
+                    targets={"age": ages.astype("float32"), "income": incomes.astype("int64"),
+                             "gender": genders.astype("float32")})

@@ -1,4 +1,6 @@
-"""Trusted checks of chapter 8: merge layers, a multi-input multi-output ticket model, its compilation and training, and a siamese model."""
+"""Trusted checks of chapter 8: merge layers, a multi-input multi-output ticket model, the corrected training of a
+three-head profile model, the ticket model's training, a siamese model, an Inception block and the shapes of
+merge layers."""
 
 import functools
 from collections import Counter
@@ -144,46 +146,54 @@ def ticket_rules(model, reference):
         'GlobalAveragePooling1D on each text, activation="relu" on both hidden Dense layers'))
 
 
-def ticket_targets():
-    """Return the targets of the first 150 tickets of ``tickets_test``, as the notebook builds them."""
+def new_and_test_posts():
+    """Return ``posts_test`` and the hidden test's new posts, as ``(inputs, targets)`` lists of two."""
     from course_utils import synthetic
 
-    return {name: values[:150] for name, values in synthetic.make_support_tickets(1000, seed=1).targets.items()}
+    post_sets = [synthetic.make_author_posts(1000, seed=1), synthetic.make_author_posts(1000, seed=2)]
+    return [posts.inputs for posts in post_sets], [posts.targets for posts in post_sets]
 
 
-def compilation_rules(results, reference_results):
-    """Check what ``evaluate`` reported for a model compiled with ``priority_weight=2.5`` against NumPy.
+def profile_scores(model, inputs, targets):
+    """Return the age MAE, the income accuracy and the gender accuracy of a profile model on one set of posts."""
+    predictions = model.predict(inputs, verbose=0)
+    if not isinstance(predictions, dict):
+        predictions = dict(zip(model.output_names, predictions))
+    age_mae = np.mean(np.abs(np.asarray(predictions["age"]).reshape(-1) - targets["age"]))
+    income_accuracy = np.mean(np.asarray(predictions["income"]).argmax(axis=1) == targets["income"])
+    gender_accuracy = np.mean((np.asarray(predictions["gender"]).reshape(-1) > 0.5) == (targets["gender"] > 0.5))
+    return float(age_mae), float(income_accuracy), float(gender_accuracy)
+
+
+def gender_accuracy(model, inputs, targets):
+    """Return the gender accuracy of the trained profile model on one set of posts."""
+    return profile_scores(model, inputs, targets)[2]
+
+
+def profile_rules(model, reference):
+    """Require the outputs age, income and gender, an age MAE below 6.5 years and an income accuracy of 72 %.
+
+    Both targets hold on ``posts_test`` and on the hidden test's new posts; the gender accuracy is
+    the check's measured metric.
 
     Parameters
     ----------
-    results : list
-        One result: ``[evaluate's dict, the model's predictions by name, optimizer class name, learning rate]``.
-    reference_results : list
-        The same from the solution (unused: the values are checked against the targets directly).
+    model, reference : keras.Model
+        The student's trained profile model and the solution's (unused).
 
     Returns
     -------
     str or None
-        The first property that does not hold, or None.
+        The first rule broken, or None.
     """
-    scores, predictions, optimizer, learning_rate = results[0]
-    wanted = ["department_accuracy", "department_loss", "loss", "priority_loss", "priority_mae"]
-    if not isinstance(scores, dict) or sorted(scores) != wanted:
-        keys = sorted(scores) if isinstance(scores, dict) else scores
-        return f"evaluate(..., return_dict=True) reports {keys}, expected {wanted} (one loss and one metric per output)"
-    targets = ticket_targets()
-    priority = np.asarray(predictions["priority"], dtype="float64").reshape(-1)
-    department = np.asarray(predictions["department"], dtype="float64")
-    mse = np.mean((priority - targets["priority"]) ** 2)
-    crossentropy = -np.mean(np.log(department[np.arange(150), targets["department"]]))
-    expected = {"priority_loss": mse, "department_loss": crossentropy,
-                "priority_mae": np.mean(np.abs(priority - targets["priority"])), "loss": 2.5 * mse + crossentropy}
-    for name, value in expected.items():
-        if not np.isclose(float(scores[name]), value, rtol=1e-3, atol=1e-5):
-            return (f"{name} is {float(scores[name]):.5g}, expected {value:.5g} (losses 'mse' and "
-                    "'sparse_categorical_crossentropy', metric 'mae', loss weight priority_weight for the priority)")
-    if optimizer != "Adam" or not np.isclose(learning_rate, 0.01, rtol=1e-5):
-        return f"the optimizer is {optimizer} with a learning rate of {learning_rate:.3g}, expected Adam with 0.01"
+    if sorted(model.output_names) != ["age", "gender", "income"]:
+        return f"the model's outputs are named {sorted(model.output_names)}, expected ['age', 'gender', 'income']"
+    for name, inputs, targets in zip(["posts_test", "new posts"], *new_and_test_posts()):
+        age_mae, income_accuracy, _ = profile_scores(model, inputs, targets)
+        if not age_mae < 6.5:
+            return f"the age MAE on {name} is {age_mae:.3f} years, not below the target of 6.5"
+        if not income_accuracy >= 0.72:
+            return f"the income accuracy on {name} is {income_accuracy:.4f}, below the target of 0.72"
     return None
 
 
@@ -285,7 +295,7 @@ def siamese_rules(model, reference):
 
 
 def inception_rules(model, reference):
-    """Require the reference's layers, the kernel sizes 1, 1, 1, 1, 3, 5 and ReLU "same" convolutions.
+    """Require the reference's layers, the kernel sizes 1, 1, 1, 1, 3, 5, ReLU "same" convolutions and a 3x3 pooling at stride 1.
 
     Parameters
     ----------
@@ -308,6 +318,10 @@ def inception_rules(model, reference):
         return f"the convolutions have kernel sizes {kernel_sizes}, expected [1, 1, 1, 1, 3, 5]"
     if any(layer.get_config()["activation"] != "relu" or layer.padding != "same" for layer in convolutions):
         return 'every convolution needs padding="same" and activation="relu"'
+    pooling = [(tuple(layer.pool_size), tuple(layer.strides), layer.padding)
+               for layer in model.layers if type(layer).__name__ == "MaxPooling2D"]
+    if pooling != [((3, 3), (1, 1), "same")]:
+        return f"the pooling branch uses (pool_size, strides, padding) {pooling[0]}, expected ((3, 3), (1, 1), 'same')"
     if not np.all(np.asarray(model(np.ones((2, 7, 9, 5), "float32"))) >= 0):
         return "some outputs are negative (use a ReLU on every convolution)"
     # Layers in another order within a branch keep the types, the kernel sizes and the parameter
@@ -316,26 +330,70 @@ def inception_rules(model, reference):
         'the pooling branch is MaxPooling2D(3, strides=1, padding="same") on the input, then its 1x1 Conv2D'))
 
 
+def merge_cases(rng):
+    """Draw four (steps, features) pairs for ``predict_merge_shapes``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The grader's generator.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``cases``: shape ``(4, 2)``, integers from 1 to 30.
+    """
+    return {"cases": rng.integers(1, 31, size=(4, 2))}
+
+
+def same_shapes_by_key(results, reference_results):
+    """Require, for every call, the solution's five keys and shapes (tuples or lists, None for the batch).
+
+    Parameters
+    ----------
+    results, reference_results : list
+        What ``predict_merge_shapes`` returned for each (steps, features) pair, from the student and from
+        the solution.
+
+    Returns
+    -------
+    str or None
+        The first shape that differs from Keras's, or None.
+    """
+    def normalized(shape):
+        return tuple(None if size is None else int(size) for size in np.asarray(shape, dtype=object).reshape(-1))
+
+    for result, expected in zip(results, reference_results):
+        if not isinstance(result, dict) or sorted(result) != sorted(expected):
+            keys = sorted(result) if isinstance(result, dict) else type(result).__name__
+            return f"predict_merge_shapes returns {keys}, expected a dict with keys {sorted(expected)}"
+        for key in expected:
+            try:
+                got = normalized(result[key])
+            except (TypeError, ValueError):
+                return f"the shape of {key!r} is {result[key]!r}, expected a tuple of None and integers"
+            if got != normalized(expected[key]):
+                return (f"the shape of {key!r} differs from Keras's: got {got}, expected {normalized(expected[key])} "
+                        f"(steps={expected['attended'][1]}, features={expected['attended'][2]})")
+    return None
+
+
 # Exercise 2 uses a new title vectorizer with 30 tokens, as the hidden test does, so that the
 # embedding sizes must come from the vectorizer arguments.
 TICKET_CALL = ('(title_30 := layers.TextVectorization(max_tokens=30, output_sequence_length=5), '
                'title_30.adapt(tickets_train.inputs["title"]), '
                'build_ticket_model(title_30, body_vectorizer, 5, 3, embedding_dim=6, units=10))[-1]')
-# Exercise 3 compiles a fresh Section 4 model and exports what `evaluate` reports, the predictions
-# (the verifier recomputes the losses from them) and the optimizer.
-COMPILE_CALL = ('[(compiled := compile_ticket_model(build_shared_ticket_model(), 2.5)).evaluate('
-                '{name: values[:150] for name, values in tickets_test.inputs.items()}, '
-                '{name: values[:150] for name, values in tickets_test.targets.items()}, '
-                'batch_size=150, return_dict=True, verbose=0), '
-                'compiled({name: values[:150] for name, values in tickets_test.inputs.items()}), '
-                'type(compiled.optimizer).__name__, '
-                'float(keras.ops.convert_to_numpy(compiled.optimizer.learning_rate))]')
-
 CHECKS = [
     ModelCheck("ex1_test", call="build_comparison_model(6)", verify=same_comparison),
     # Either a dict or a list of outputs is allowed, so the shapes are checked by name in ticket_rules.
     ModelCheck("ex2_test", call=TICKET_CALL, same_shapes=False, verify=ticket_rules),
-    FunctionCheck("ex3_test", calls=[COMPILE_CALL], verify=compilation_rules),
+    # Exercise 3 exports the profile model the test cell trained: the gender accuracy is the measured
+    # metric, the age MAE and the income accuracy are checked by profile_rules, all on posts_test and
+    # on the hidden test's new posts. The student may order the outputs differently, so the shapes are
+    # checked by name.
+    ModelCheck("ex3_test", call="trained_profile_model", same_shapes=False, held_out=new_and_test_posts,
+               threshold=0.75, metric=functools.partial(worst_metric, metric=gender_accuracy),
+               metric_name="gender accuracy (worse of posts_test and new posts)", verify=profile_rules),
     # Exercise 4 exports the model the test cell trained: the department accuracy is the measured
     # metric and the priority MAE is checked by priority_mae_below, both on tickets_test and on the
     # hidden test's new tickets.
@@ -348,4 +406,6 @@ CHECKS = [
     # Exercise 6 wraps the block in a model on a non-square input, as the hidden test does.
     ModelCheck("ex6_test", call="keras.Model((block_input := keras.Input((7, 9, 5))), inception_block(block_input, 4))",
                verify=inception_rules),
+    FunctionCheck("ex7_test", inputs=merge_cases, verify=same_shapes_by_key,
+                  calls=[f"predict_merge_shapes(int(cases[{row}, 0]), int(cases[{row}, 1]))" for row in range(4)]),
 ]

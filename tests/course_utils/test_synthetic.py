@@ -197,3 +197,78 @@ def test_pair_generators_reject_an_empty_request():
         synthetic.make_sentence_pairs(0)
     with pytest.raises(ValueError, match="num_pairs"):
         synthetic.make_question_passages(0)
+
+
+# ------------------------------------------------------------------------------------------------
+# Posts with three author attributes
+
+
+@pytest.fixture(scope="module")
+def posts():
+    return synthetic.make_author_posts(2000, seed=0), synthetic.make_author_posts(600, seed=1)
+
+
+def test_posts_have_one_input_and_three_targets_with_the_right_shapes_and_dtypes(posts):
+    train, _ = posts
+    assert len(train) == 2000
+    assert set(train.inputs) == {"post"}
+    assert set(train.targets) == {"age", "income", "gender"}
+    assert train.inputs["post"].shape == (2000,) and train.inputs["post"].dtype == object
+    assert all(isinstance(text, str) and text for text in train.inputs["post"])
+    assert train.targets["age"].dtype == np.float32
+    assert 18.0 <= train.targets["age"].min() and train.targets["age"].max() <= 70.0
+    assert train.targets["income"].dtype == np.int64
+    assert set(np.unique(train.targets["income"])) == {0, 1, 2}
+    assert train.targets["gender"].dtype == np.float32
+    assert set(np.unique(train.targets["gender"])) == {0.0, 1.0}
+    assert train.income_names == ["low", "middle", "high"] and train.gender_names == ["man", "woman"]
+
+
+def test_posts_are_deterministic_per_seed_and_differ_between_seeds():
+    assert _same(synthetic.make_author_posts(50, seed=3), synthetic.make_author_posts(50, seed=3))
+    assert not _same(synthetic.make_author_posts(50, seed=3), synthetic.make_author_posts(50, seed=4))
+
+
+def _bag_of_words(train, test):
+    vectorizer = CountVectorizer()
+    return vectorizer.fit_transform(train.inputs["post"]), vectorizer.transform(test.inputs["post"])
+
+
+def test_the_words_predict_income_and_gender_well_but_not_perfectly(posts):
+    train, test = posts
+    train_words, test_words = _bag_of_words(train, test)
+    for target, chance, low, high in [("income", 0.45, 0.75, 0.97), ("gender", 0.55, 0.78, 0.95)]:
+        labels = train.targets[target].astype(int)
+        accuracy = LogisticRegression(max_iter=2000).fit(train_words, labels).score(
+            test_words, test.targets[target].astype(int))
+        majority = np.mean(test.targets[target].astype(int) == np.bincount(labels).argmax())
+        assert majority < chance and low < accuracy < high, f"{target}: accuracy {accuracy:.3f}, majority {majority:.3f}"
+
+
+def test_the_words_predict_the_age_within_several_years(posts):
+    train, test = posts
+    train_words, test_words = _bag_of_words(train, test)
+    design = np.column_stack([np.ones(train_words.shape[0]), train_words.toarray()])
+    coefficients, *_ = np.linalg.lstsq(design, train.targets["age"], rcond=None)
+    predicted = np.column_stack([np.ones(test_words.shape[0]), test_words.toarray()]) @ coefficients
+    mae = np.mean(np.abs(predicted - test.targets["age"]))
+    baseline = np.mean(np.abs(test.targets["age"] - train.targets["age"].mean()))
+    assert baseline > 11 and 3 < mae < 0.6 * baseline, f"linear MAE {mae:.2f}, mean guess {baseline:.2f}"
+
+
+def test_the_gender_signal_is_only_a_self_description(posts):
+    train, _ = posts
+    gender_words = {word for words in synthetic.GENDER_WORDS.values() for word in words}
+    topic_words = {word for groups in (synthetic.LIFE_STAGE_WORDS, synthetic.INCOME_WORDS)
+                   for words in groups.values() for word in words}
+    assert not gender_words & topic_words
+    described = np.array([bool(set(post.rstrip(".").replace(".", " ").split()) & gender_words)
+                          for post in train.inputs["post"]])
+    assert 0.6 < described.mean() < 0.8
+
+
+def test_posts_reject_an_empty_request_and_describe_in_one_line(posts):
+    with pytest.raises(ValueError, match="num_posts"):
+        synthetic.make_author_posts(0)
+    text = posts[0].describe()
+    assert "\n" not in text and "2,000" in text and "age" in text and "income" in text and "gender" in text
