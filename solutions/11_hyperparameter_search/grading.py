@@ -1,4 +1,5 @@
-"""Trusted checks of chapter 11 (see grader/specs.py): model builders, search grids, search results and a search's winner."""
+"""Trusted checks of chapter 11 (see grader/specs.py): the cost of a grid search, whether a winner's lead is real,
+the schedule of successive halving, a search without a preprocessing leak, and a search's winner on Fashion-MNIST."""
 
 import functools
 
@@ -7,28 +8,42 @@ import numpy as np
 from grader.checklib import compare_results, same_layers
 from grader.specs import FunctionCheck, ModelCheck
 
-# An expression for Exercise 1 that describes a built model as plain data: for each layer after the
-# input, its class, output shape, parameter count, activation, dropout rate and units; then whether
-# the model is compiled, its optimizer's class and learning rate, and the name of its loss.
-DESCRIBE = ("(lambda model: [[type(layer).__name__, list(layer.output.shape), layer.count_params(), "
-            "getattr(getattr(layer, 'activation', None), '__name__', None), getattr(layer, 'rate', None), "
-            "getattr(layer, 'units', None)] for layer in model.layers if not isinstance(layer, layers.InputLayer)] "
-            "+ [bool(model.compiled and model.optimizer is not None), type(model.optimizer).__name__, "
-            "float(model.optimizer.learning_rate), model.loss if isinstance(model.loss, str) else "
-            "getattr(model.loss, 'name', None) or getattr(model.loss, '__name__', type(model.loss).__name__)])")
+#: Exercise 1: the calls (a fixed one first), and how the messages name them. ``sizes`` holds three grid sizes and a number of folds.
+COUNT_CALLS = [
+    ("count_trainings({'a': [1, 2, 3], 'b': [4, 5]}, 4)", "count_trainings({'a': 3 values, 'b': 2 values}, 4)"),
+    ("count_trainings({'model_kwargs': [{}] * int(sizes[0]), 'fit_kwargs': [{}] * int(sizes[1])}, int(sizes[3]))",
+     "count_trainings(a grid of model_kwargs x fit_kwargs, cv) (drawn sizes)"),
+    ("count_trainings([{'a': list(range(int(sizes[0])))}, {'b': list(range(int(sizes[1]))), 'c': list(range(int(sizes[2])))}], "
+     "int(sizes[3]), refit=False)", "count_trainings(a list of two grids, cv, refit=False) (drawn sizes)"),
+    ("count_trainings({}, int(sizes[3]))", "count_trainings({}, cv) (one candidate)"),
+    ("type(count_trainings({'a': [1, 2]}, 3)).__name__", "the type of count_trainings({'a': [1, 2]}, 3)"),
+]
 
-# An expression for Exercise 2 that puts a grid in a canonical form, since the order of the dicts in
-# each list does not matter: its sorted keys, then the sorted (key, value) pairs of each dict, sorted.
-CANONICAL = ("(lambda grid: [sorted(grid), "
-             "sorted(sorted([key, value] for key, value in entry.items()) for entry in grid['model_kwargs']), "
-             "sorted(sorted([key, value] for key, value in entry.items()) for entry in grid['fit_kwargs'])])")
+#: Exercise 2: fixed tables first (so that a wrong answer fails at the same call whatever the seed), then drawn ones.
+LEAD_TABLES = [
+    ([0.80, 0.84, 0.79], [0.05, 0.02, 0.01]),
+    ([0.70, 0.90, 0.88], [0.001, 0.03, 0.01]),
+    ([0.85, 0.85], [0.0, 0.0]),
+    ([0.5, 0.6, 0.9, 0.7], [0.3, 0.3, 0.05, 0.1]),
+    ([0.62, 0.55, 0.60, 0.30], [0.01, 0.01, 0.01, 0.01]),
+]
+LEAD_CALLS = ([f"lead_is_real({{'mean_test_score': np.array({means}), 'std_test_score': np.array({stds})}})"
+               for means, stds in LEAD_TABLES]
+              + ["[lead_is_real({'mean_test_score': means[row], 'std_test_score': stds[row]}) for row in range(len(means))]",
+                 "type(lead_is_real({'mean_test_score': np.array([0.9, 0.5]), 'std_test_score': np.array([0.01, 0.01])})).__name__"])
+LEAD_LABELS = ([f"lead_is_real(means {means}, stds {stds})" for means, stds in LEAD_TABLES]
+               + ["lead_is_real on the grader's drawn tables", "the type of lead_is_real's answer"])
 
-# An expression for Exercise 3: a fitted search stand-in whose cv_results_ holds the grader's candidates.
-# Candidate i sets "units" only where has_units[i], and has a fit_kwargs dict only where has_fit[i].
-FAKE_SEARCH = ("SimpleNamespace(cv_results_={'params': [{'model_kwargs': {**({'units': int(u)} if set_u else {}), "
-               "'learning_rate': float(r)}, **({'fit_kwargs': {'batch_size': int(b)}} if set_b else {})} "
-               "for u, r, b, set_u, set_b in zip(units, rates, batches, has_units, has_fit)], "
-               "'mean_test_score': scores})")
+#: Exercise 4: a description of the unfitted search as plain data.
+LEAK_FREE = ("[search := make_leak_free_search(candidates), type(search).__name__, type(search.estimator).__name__, "
+             "[type(step).__name__ for _, step in getattr(search.estimator, 'steps', [])], search.cv, search.n_jobs, search.refit, "
+             "sorted(sorted([key, value] for key, value in clone(search.estimator).set_params(**params).steps[-1][1].model_kwargs.items()) "
+             "for params in ParameterGrid(search.param_grid)), search.estimator.steps[-1][1].model is build_model][1:]")
+LEAK_FREE_PARTS = ("the search's class, the estimator's class, the classes of its steps, cv, n_jobs, refit, each "
+                   "candidate's model_kwargs as sorted pairs, whether the classifier uses build_model")
+
+LEAK_CANDIDATES = ("[{'units': int(value)} for value in units] "
+                   "+ [{'units': int(units[0]) + 1, 'learning_rate': float(rate)}]")
 
 #: The arguments of halving_schedule in the hidden test (the schedule must match scikit-learn's).
 HALVING_CASES = [(20, 2, 100, 1000), (10, 3, 50, 1000), (9, 3, 100, 500), (5, 4, 40, 2000), (1, 3, 100, 1000),
@@ -36,8 +51,10 @@ HALVING_CASES = [(20, 2, 100, 1000), (10, 3, 50, 1000), (9, 3, 100, 500), (5, 4,
 
 # Exercise 5 returns a fitted search, which cannot be exported: the check takes the Keras model of its
 # best estimator. The settings that the model does not record (3 folds, 2 to 4 candidates, 5 epochs,
-# batches of at least 32, build_model, n_jobs=1, beating the default configuration) are checked in
-# the kernel by the call itself, which then fails the export; the accuracy is checked by the verifier.
+# batches of at least 32, build_model, n_jobs=1) are checked in the kernel by the call itself, which
+# then fails the export. The accuracy is checked by the verifier on all 10,000 test photos: the default
+# configuration reaches 0.74 to 0.75 there and the solution's winner about 0.81, so the threshold of
+# 0.78 also makes the winner beat the default configuration by more than its spread over seeds.
 SEARCH_MODEL = (
     "[checks.check_equal(my_search.n_splits_, 3, name='the number of cross-validation folds'), "
     "checks.check_equal(2 <= len({repr(params) for params in my_search.cv_results_['params']}) <= 4, True, "
@@ -48,13 +65,11 @@ SEARCH_MODEL = (
     "name='the refit model used batches of at least 32'), "
     "checks.check_equal(my_search.best_estimator_.model is build_model, True, name='the estimator uses build_model'), "
     "checks.check_equal(my_search.n_jobs in (None, 1), True, name='the search runs with n_jobs=1'), "
-    "checks.check_at_least(checks.accuracy(my_search.best_estimator_.model_, x_test, y_test), "
-    "default_test_accuracy + 0.01, name='the winner beats the default configuration'), "
     "my_search.best_estimator_.model_][-1]")
 
 
-def builder_inputs(rng):
-    """Draw a feature table, one-hot labels and hyperparameters for build_classifier.
+def count_inputs(rng):
+    """Draw three grid sizes (1 to 5) and a number of folds (2 to 10) for count_trainings.
 
     Parameters
     ----------
@@ -64,19 +79,13 @@ def builder_inputs(rng):
     Returns
     -------
     dict
-        ``X`` (float32, 5 to 40 features), ``y`` (one-hot, 2 to 6 classes), ``depth`` (1 to 3),
-        ``units``, ``rate`` (a learning rate) and ``dropout`` (greater than 0).
+        ``sizes``, an integer array ``[size, size, size, folds]``.
     """
-    features, classes = int(rng.integers(5, 41)), int(rng.integers(2, 7))
-    labels = np.arange(20) % classes
-    return {"X": rng.normal(size=(20, features)).astype("float32"),
-            "y": np.eye(classes, dtype="float32")[labels],
-            "depth": np.int64(rng.integers(1, 4)), "units": np.int64(rng.integers(4, 40)),
-            "rate": np.float64(10 ** rng.uniform(-4, -1)), "dropout": np.float64(rng.uniform(0.1, 0.6))}
+    return {"sizes": np.array([*rng.integers(1, 6, size=3), rng.integers(2, 11)])}
 
 
-def grid_inputs(rng):
-    """Draw option lists for make_param_grid: distinct units, learning rates, batch sizes and epochs.
+def lead_inputs(rng):
+    """Draw eight cv_results_ tables of 3 to 6 candidates: mean scores and standard deviations.
 
     Parameters
     ----------
@@ -86,20 +95,17 @@ def grid_inputs(rng):
     Returns
     -------
     dict
-        Arrays ``units``, ``rates``, ``batches`` and ``epochs``, each of 1 to 3 distinct values.
+        ``means`` and ``stds``, arrays of shape ``(8, candidates)``; the scores are rounded to 3 decimals,
+        so that a lead never equals the noise by accident of rounding.
     """
-    def some(values):
-        return rng.choice(values, size=int(rng.integers(1, 4)), replace=False)
+    count = int(rng.integers(3, 7))
+    means = np.round(rng.uniform(0.5, 0.95, size=(8, count)), 3)
+    stds = np.round(rng.uniform(0.0, 0.06, size=(8, count)), 3) + 0.0005
+    return {"means": means, "stds": stds}
 
-    return {"units": some(np.arange(4, 129)), "rates": some(np.array([1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2])),
-            "batches": some(np.array([16, 32, 64, 128, 256])), "epochs": some(np.arange(1, 20))}
 
-
-def search_inputs(rng):
-    """Draw the candidates and scores of a fitted search stand-in for best_score_by.
-
-    Scores are multiples of 0.05, so that several candidates can tie; some candidates do not set
-    ``units``, some have no ``fit_kwargs``.
+def leak_inputs(rng):
+    """Draw 1 to 3 distinct widths and a learning rate for make_leak_free_search's candidates.
 
     Parameters
     ----------
@@ -109,12 +115,11 @@ def search_inputs(rng):
     Returns
     -------
     dict
-        Arrays of 12 candidates: ``units``, ``rates``, ``batches``, ``has_units``, ``has_fit`` and ``scores``.
+        ``units`` (distinct integers from 4 to 99, the first kept apart from the others by the extra
+        candidate's width) and ``rate``.
     """
-    count = 12
-    return {"units": rng.choice([8, 16, 32, 64], size=count), "rates": rng.choice([1e-3, 1e-2, 0.1], size=count),
-            "batches": rng.choice([32, 64, 128], size=count), "has_units": rng.random(count) < 0.8,
-            "has_fit": rng.random(count) < 0.7, "scores": np.round(rng.uniform(0.2, 1.0, size=count) * 20) / 20}
+    units = rng.choice(np.arange(4, 100, 2), size=int(rng.integers(1, 4)), replace=False)
+    return {"units": units, "rate": np.float64(10 ** rng.uniform(-4, -1))}
 
 
 def halving_inputs(rng):
@@ -137,7 +142,7 @@ def halving_inputs(rng):
     return {"cases": np.array(cases)}
 
 
-#: What each exported call of exercise 4 holds besides the schedule, for the verifier's messages.
+#: What each exported call of exercise 3 holds besides the schedule, for the verifier's messages.
 HALVING_PARTS = "the type of the schedule, the type of each round, whether its numbers are integers"
 
 
@@ -178,62 +183,40 @@ def same_architecture(model, reference):
     return problem and f"{problem} (the estimator must use build_model)"
 
 
-def digits_test_set():
-    """Return the flattened test images of scikit-learn's digits and their labels, as the notebook does."""
+@functools.lru_cache(maxsize=1)
+def fashion_test_set():
+    """Return the 10,000 Fashion-MNIST test photos as the notebook prepares them, and their labels.
+
+    The notebook trains on the first 3,000 training photos only; it measures on the first 1,000 test
+    photos, which are part of these. Each photo is shrunk to 14x14 by averaging 2x2 blocks, flattened
+    to 196 features and scaled to [0, 1]. Where the real data cannot be had offline, the loader falls
+    back to digits (it says so), and the threshold, calibrated on Fashion-MNIST, does not apply.
+    """
     from course_utils import data
 
-    digits = data.load_digits()
-    return digits.x_test.reshape(len(digits.x_test), -1), digits.y_test
+    split = data.load_fashion_mnist(verbose=False)
+    count = len(split.x_test)
+    small = split.x_test.reshape(count, 14, 2, 14, 2).mean(axis=(2, 4))
+    return (small.reshape(count, -1) / 255.0).astype("float32"), split.y_test
 
 
 CHECKS = [
-    # A FunctionCheck rather than a ModelCheck: the tests check the optimizer, its learning rate and
-    # the loss, and the verifier loads models without their compile settings.
-    FunctionCheck("ex1_test",
-                  calls=[DESCRIBE + "(build_classifier(X=X, y=y))",
-                         DESCRIBE + "(build_classifier(X=X, y=y, num_hidden=int(depth), units=int(units), "
-                                    "learning_rate=float(rate), dropout=float(dropout)))",
-                         DESCRIBE + "(build_classifier(X=X, y=y, num_hidden=2, units=int(units), dropout=0.0))",
-                         DESCRIBE + "(build_classifier(X, y, num_hidden=0, learning_rate=float(rate)))"],
-                  inputs=builder_inputs,
-                  verify=functools.partial(compare_results, rtol=1e-5, atol=1e-9, labels=[
-                      "the description of build_classifier(X, y) with the default arguments (its layers, then "
-                      "compiled, optimizer, learning rate, loss)",
-                      "the description of build_classifier(X, y, num_hidden, units, learning_rate, dropout > 0)",
-                      "the description of build_classifier(X, y, num_hidden=2, units, dropout=0.0)",
-                      "the description of build_classifier(X, y, num_hidden=0, learning_rate)"])),
-    FunctionCheck("ex2_test",
-                  calls=[CANONICAL + "(make_param_grid({'units': units.tolist(), 'learning_rate': rates.tolist()}, "
-                                     "{'batch_size': batches.tolist(), 'epochs': epochs.tolist()}))",
-                         CANONICAL + "(make_param_grid({'units': units.tolist(), 'dropout': [0.0, 0.5], "
-                                     "'num_hidden': [2]}, {}))",
-                         CANONICAL + "(make_param_grid({}, {'epochs': epochs.tolist()}))",
-                         CANONICAL + "(make_param_grid({}, {}))"],
-                  inputs=grid_inputs,
-                  verify=functools.partial(compare_results, labels=[
-                      f"make_param_grid({options}) (sorted keys, then model_kwargs and fit_kwargs as sorted pairs)"
-                      for options in ("units and learning rates, batch sizes and epochs",
-                                      "units, dropout and num_hidden, no fit options", "no model options, epochs",
-                                      "{}, {}")])),
-    # Each call also says whether every score is a Python float, as the hidden test requires, and gives the
-    # types of the keys (JSON turns every key into a string, so '16' would otherwise match 16).
+    FunctionCheck("ex1_test", calls=[call for call, _ in COUNT_CALLS], inputs=count_inputs,
+                  verify=functools.partial(compare_results, labels=[label for _, label in COUNT_CALLS])),
+    FunctionCheck("ex2_test", calls=LEAD_CALLS, inputs=lead_inputs,
+                  verify=functools.partial(compare_results, labels=LEAD_LABELS)),
     FunctionCheck("ex3_test",
-                  calls=[f"[best := best_score_by({FAKE_SEARCH}, {name!r}), "
-                         "all(isinstance(score, float) for score in best.values()), "
-                         "sorted({type(key).__name__ for key in best})]"
-                         for name in ("units", "learning_rate", "batch_size", "dropout")],
-                  inputs=search_inputs,
-                  verify=functools.partial(compare_results, labels=[
-                      f"[best_score_by(search, {name!r}), all its scores are Python floats, the types of its keys] "
-                      "on the grader's search"
-                      for name in ("units", "learning_rate", "batch_size", "dropout")])),
-    FunctionCheck("ex4_test",
                   calls=[halving_call(", ".join(map(str, case))) for case in HALVING_CASES]
                   + [halving_call(", ".join(f"int(cases[{row}, {column}])" for column in range(4))) for row in range(4)],
                   inputs=halving_inputs,
                   verify=functools.partial(compare_results, labels=[
                       f"[halving_schedule{case}, {HALVING_PARTS}]" for case in HALVING_CASES] + [
                       f"[halving_schedule(grader's case {row + 1}), {HALVING_PARTS}]" for row in range(4)])),
+    FunctionCheck("ex4_test", calls=[LEAK_FREE.replace("make_leak_free_search(candidates)",
+                                                       f"make_leak_free_search({LEAK_CANDIDATES})")],
+                  inputs=leak_inputs,
+                  verify=functools.partial(compare_results, rtol=1e-9, labels=[
+                      f"[{LEAK_FREE_PARTS}] of make_leak_free_search(the grader's candidates)"])),
     ModelCheck("ex5_test", call=SEARCH_MODEL, same_parameters=False, verify=same_architecture,
-               held_out=digits_test_set, threshold=0.93),
+               held_out=fashion_test_set, threshold=0.78),
 ]
