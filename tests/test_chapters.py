@@ -61,7 +61,7 @@ def grade_chapter(chapter: str, tmp_path: Path) -> None:
     assert reference.status == "graded", reference.message
     failed = [(e.grade_id, e.message) for e in reference.exercises if not e.passed]
     assert failed == []
-    assert len(reference.exercises) >= 5 and reference.max_score >= 10, "each chapter has >= 5 exercises, >= 10 points"
+    assert len(reference.exercises) >= 5 and reference.max_score >= 12, "each chapter has >= 5 exercises, >= 12 points"
     assert reference.score == reference.max_score
     needs_real_data = chapter in chapters_loading_fashion_mnist() and real_fashion_mnist_here()
     for executed in (autograded / "reference" / chapter).glob("*.ipynb"):
