@@ -11,7 +11,7 @@ sandboxed grader and trusted checks instructors use, and records:
 - the device the kernel used, and the grading time of the submission.
 
 It can also measure grading throughput: the same chapter submitted several times, graded with 1
-and then with 2 local workers (:mod:`grader.parallel`).
+and then with 2 local workers (:mod:`grader.workers`).
 
 The tables are printed and written as Markdown and CSV, so that runs can be compared between
 versions of the course.
@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sandbox
-from .autograde import grade
+from .options import GradingOptions
+from .session import grade
 
 #: Each chapter should run in under this many seconds on 2 CPU cores.
 TARGET_SECONDS = 180
@@ -66,17 +67,49 @@ class ChapterRow:
 
 @dataclass
 class ThroughputRow:
-    """Grading throughput with a number of workers."""
+    """Grading throughput with a number of workers.
+
+    ``session_seconds`` is the time the session itself spent per run on the workers' outcomes
+    (merging scores, writing feedback pages): work that one coordinator does for every machine.
+    """
 
     workers: int
     submissions: int
     seconds: float
     reference_seconds: float
+    session_seconds: float = 0.0
 
     @property
     def per_minute(self) -> float:
         """Submissions graded per minute, not counting the run's one reference run of the solution."""
         return 60.0 * self.submissions / max(self.seconds - self.reference_seconds, 1e-9)
+
+
+@dataclass
+class Projection:
+    """How long a class would take to grade, projected from a measured throughput row (not measured itself)."""
+
+    submissions: int
+    machines: int
+    workers_per_machine: int
+    minutes: float
+    limited_by: str
+
+
+def project(row: ThroughputRow, submissions: int, machines: int, reference_seconds: float) -> Projection:
+    """Project the time to grade ``submissions`` on ``machines`` machines like this one, each with ``row.workers`` workers.
+
+    The machines grade at ``machines`` times the measured rate, unless the one session that merges
+    every outcome and writes every feedback page cannot keep up (its measured seconds per
+    submission); the solution runs once for the reference. Moving a task's files over the network
+    is not counted.
+    """
+    workers_rate = machines * row.per_minute
+    per_submission = row.session_seconds / max(row.submissions, 1)
+    session_rate = 60.0 / per_submission if per_submission > 0 else float("inf")
+    rate = min(workers_rate, session_rate)
+    limited_by = "the workers" if workers_rate <= session_rate else "the session's merging and feedback"
+    return Projection(submissions, machines, row.workers, submissions / rate + reference_seconds / 60.0, limited_by)
 
 
 def margin_text(measured: dict) -> str:
@@ -101,8 +134,8 @@ def bench_chapter(chapter: str, source: Path, scratch: Path, timeout: int | None
     """Grade the solution of ``chapter`` as a submission and return its row."""
     work = Path(tempfile.mkdtemp(prefix=f"bench-{chapter}-", dir=scratch))
     copy_chapter(source, chapter, work / "submitted", "solution")
-    run = grade(work / "submitted", work / "grading", source, timeout=timeout, feedback=False, progress=False,
-                seed=SEED)
+    run = grade(work / "submitted", work / "grading", source,
+                GradingOptions(timeout=timeout, feedback=False, progress=False, seed=SEED))
     result = run.results[0]
     reference = run.reference_usage.get(chapter, {})
     row = ChapterRow(chapter, reference.get("seconds"), result.seconds, reference.get("peak_memory_bytes"),
@@ -125,13 +158,14 @@ def bench_throughput(chapter: str, source: Path, release: Path, scratch: Path, s
             origin = source if index % 2 == 0 else release
             copy_chapter(origin, chapter, work / "submitted", f"student{index:03d}")
         started = time.perf_counter()
-        run = grade(work / "submitted", work / "grading", source, timeout=timeout, feedback=True, progress=False,
-                    seed=SEED, workers=count)
+        run = grade(work / "submitted", work / "grading", source,
+                    GradingOptions(timeout=timeout, feedback=True, progress=False, seed=SEED, workers=count))
         seconds = time.perf_counter() - started
         failed = [r for r in run.results if r.status != "graded"]
         if failed:
             raise RuntimeError(f"throughput run with {count} worker(s): {failed[0].student}: {failed[0].message}")
-        rows.append(ThroughputRow(count, submissions, seconds, run.reference_usage.get(chapter, {}).get("seconds", 0.0)))
+        rows.append(ThroughputRow(count, submissions, seconds, run.reference_usage.get(chapter, {}).get("seconds", 0.0),
+                                  run.session_seconds))
         shutil.rmtree(work, ignore_errors=True)
     return rows
 
@@ -168,15 +202,14 @@ _DEVICE_PROBE = (
 def kernel_device() -> str:
     """Return the device that TensorFlow finds inside the grading sandbox, e.g. ``CPU (TensorFlow 2.21.0)``."""
     with tempfile.TemporaryDirectory(prefix="tfcourse-probe-") as folder:
-        private = Path(folder) / "private"
-        _, _, mode = sandbox.prepare(private)
+        box = sandbox.Sandbox.open(Path(folder) / "private")
         try:
-            completed = sandbox.run_trusted(sandbox.load_policy(private), [sys.executable, "-c", _DEVICE_PROBE],
-                                            readable=[], work_dir=Path(folder) / "work", timeout=300)
+            completed = box.run_trusted([sys.executable, "-c", _DEVICE_PROBE], readable=[],
+                                        work_dir=Path(folder) / "work", timeout=300)
         except (OSError, subprocess.SubprocessError) as error:
             return f"unknown ({type(error).__name__})"
         finally:
-            sandbox.cleanup(private)
+            box.close()
     lines = completed.stdout.strip().splitlines()
     return lines[-1] if completed.returncode == 0 and lines else "unknown (the probe failed)"
 
@@ -188,25 +221,42 @@ def _mib(value: int | None) -> str:
 def chapter_table(rows: list[ChapterRow]) -> list[list[str]]:
     """Return the chapter table as rows of cells, header first."""
     table = [["chapter", "run time (s)", f"under {TARGET_SECONDS // 60} min", "peak memory (MiB)", "exercises",
-              "points", "score", "grading time (s)", "accuracy on the grader's held-out data"]]
+              "points", "score", "grading time (s)", "grading / run", "accuracy on the grader's held-out data"]]
     for row in rows:
         measured = "; ".join(f"{grade_id}: {margin_text(m)}" for grade_id, m in sorted(row.measurements.items()))
         if row.status != "graded":
             measured = f"ERROR: {row.message[:200]}"
         table.append([row.chapter, f"{row.run_seconds:.0f}" if row.run_seconds is not None else "?",
                       "yes" if row.within_target else "NO", _mib(row.peak_memory_bytes), str(row.exercises),
-                      f"{row.points:g}", f"{row.score:g}", f"{row.grading_seconds:.0f}", measured or "-"])
+                      f"{row.points:g}", f"{row.score:g}", f"{row.grading_seconds:.0f}", ratio(row), measured or "-"])
     return table
+
+
+def ratio(row: ChapterRow) -> str:
+    """Return the grading time of a chapter's submission over its notebook's run time, e.g. ``1.05x``."""
+    return f"{row.grading_seconds / row.run_seconds:.2f}x" if row.run_seconds else "?"
+
+
+def projection_lines(rows: list[ThroughputRow], chapter: str, reference_seconds: float) -> list[str]:
+    """Describe the projections for a class of 500 on this machine and on 8 such machines (one line each)."""
+    best = max(rows, key=lambda row: row.per_minute)
+    lines = []
+    for machines in (1, 8):
+        estimate = project(best, 500, machines, reference_seconds)
+        lines.append(f"- projected, not measured: 500 submissions of {chapter} on {machines} machine(s) like this one "
+                     f"with {best.workers} worker(s) each: {estimate.minutes:.0f} minutes "
+                     f"(limited by {estimate.limited_by})")
+    return lines
 
 
 def throughput_table(rows: list[ThroughputRow]) -> list[list[str]]:
     """Return the throughput table as rows of cells, header first."""
     table = [["workers", "submissions", "wall time (s)", "of which reference run (s)", "submissions per minute",
-              "speed-up"]]
+              "speed-up", "session's merging and feedback (s)"]]
     base = rows[0].per_minute if rows else 1.0
     for row in rows:
         table.append([str(row.workers), str(row.submissions), f"{row.seconds:.0f}", f"{row.reference_seconds:.0f}",
-                      f"{row.per_minute:.2f}", f"{row.per_minute / base:.2f}x"])
+                      f"{row.per_minute:.2f}", f"{row.per_minute / base:.2f}x", f"{row.session_seconds:.0f}"])
     return table
 
 
@@ -223,7 +273,8 @@ def write_csv(path: Path, table: list[list[str]]) -> None:
         csv.writer(handle).writerows(table)
 
 
-def report(rows: list[ChapterRow], throughput: list[ThroughputRow], about: dict[str, str], output: Path) -> str:
+def report(rows: list[ChapterRow], throughput: list[ThroughputRow], about: dict[str, str], output: Path,
+           throughput_chapter: str = "") -> str:
     """Write the Markdown report to ``output`` and the tables as CSV beside it; return the Markdown."""
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -232,7 +283,9 @@ def report(rows: list[ChapterRow], throughput: list[ThroughputRow], about: dict[
              markdown(chapter_table(rows))]
     write_csv(output.with_suffix(".csv"), chapter_table(rows))
     if throughput:
-        lines += ["", "## Grading throughput", "", markdown(throughput_table(throughput))]
+        lines += ["", "## Grading throughput", "", markdown(throughput_table(throughput)), "",
+                  *projection_lines(throughput, throughput_chapter or "the chapter",
+                                    max(row.reference_seconds for row in throughput))]
         write_csv(output.with_name(output.stem + "-grading.csv"), throughput_table(throughput))
     text = "\n".join(lines) + "\n"
     output.write_text(text)

@@ -6,11 +6,11 @@ copies an answer cell to keep scratch work below it, hands in two cells with the
 ``DeduplicateIds`` keeps the *last* copy and leaves the others with an empty ``nbgrader`` entry, on
 which its ``OverwriteCells`` then fails (``KeyError: 'grade_id'``) and the whole submission scores 0.
 
-:class:`KnownGradingCells` takes its place among nbgrader's sanitizing steps. For each ``grade_id`` it
+:class:`~grader.preprocessors.known_grading_cells.KnownGradingCells` takes its place among nbgrader's sanitizing steps. For each ``grade_id`` it
 keeps the metadata on the original cell (the one whose cell id is the source notebook's, else the
 first), and turns every copy, and every cell whose ``grade_id`` the gradebook does not know, into an
 ordinary cell: it still runs, earns nothing, and a one-line note from the grader above it says why.
-The notes are listed again at the top of the feedback page (see :mod:`grader.feedback`).
+The notes are listed again at the top of the feedback page (see :mod:`grader.preprocessors.results_summary`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 from nbformat.v4 import new_markdown_cell
-from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import NbGraderPreprocessor
 
 from . import notebooks
 
@@ -102,54 +100,3 @@ def keepers(cells: list[NotebookNode], known: set[str], original_ids: dict[str, 
                                       and cells[chosen[grade_id]].get("id") != original_ids.get(grade_id)):
             chosen[grade_id] = index
     return chosen
-
-
-class KnownGradingCells(NbGraderPreprocessor):
-    """Strip grading metadata from copies of graded cells and from cells the gradebook does not know."""
-
-    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        """Decide which cell keeps each ``grade_id``, demote the others and add a note above each."""
-        notebook_id = resources["nbgrader"]["notebook"]
-        assignment_id = resources["nbgrader"]["assignment"]
-        with Gradebook(resources["nbgrader"]["db_url"]) as gradebook:
-            try:
-                known = {cell.name for cell in gradebook.find_notebook(notebook_id, assignment_id).source_cells}
-            except MissingEntry:
-                known = set()
-        source = Path(str(self.config.CourseDirectory.source_directory or "")) / assignment_id / f"{notebook_id}.ipynb"
-        chosen = keepers(nb.cells, known, original_cell_ids(source))
-        cells = []
-        for index, cell in enumerate(nb.cells):
-            info = grading_info(cell)
-            if "nbgrader" in cell.get("metadata", {}) and not (info and info.get("grade_id")):
-                # Without an id (or not even a dictionary) the metadata cannot be graded, and nbgrader's
-                # OverwriteCells would fail on it: it goes, with a note when it claimed a grading role.
-                del cell.metadata["nbgrader"]
-                if info and any(info.get(role) for role in ("grade", "solution", "task", "locked")):
-                    cells.append(self.note(notebook_id, "a cell with grading metadata but no id counts as an "
-                                                        "ordinary cell and earns nothing."))
-            elif info is not None:
-                text = self.demotion(info["grade_id"], kind(info), index, chosen, known)
-                if text:
-                    del cell.metadata["nbgrader"]
-                    cells.append(self.note(notebook_id, text))
-            cells.append(cell)
-        nb.cells = cells
-        return nb, resources
-
-    def note(self, notebook_id: str, text: str) -> NotebookNode:
-        """Log ``text`` for the instructor and return it as a note cell for the student."""
-        self.log.warning("%s: %s", notebook_id, text)
-        return note_cell(text)
-
-    @staticmethod
-    def demotion(grade_id: str, cell_kind: str, index: int, chosen: dict[str, int], known: set[str]) -> str:
-        """Return why the cell at ``index`` loses its grading metadata, or '' when it keeps it."""
-        if grade_id not in known:
-            return (f"a cell with grading metadata for `{shown_id(grade_id)}`, which this assignment does not have, counts "
-                    "as an ordinary cell and earns nothing.")
-        if chosen[grade_id] != index:
-            where = "above" if chosen[grade_id] < index else "below"
-            return (f"a copy of {cell_kind} `{grade_id}` counts as an ordinary cell and earns nothing; the "
-                    f"original, {where} it, is graded.")
-        return ""

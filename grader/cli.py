@@ -10,12 +10,13 @@ from pathlib import Path
 
 from . import build as build_module
 from . import notebooks
-from .autograde import format_summary, grade
-from .sandbox import Limits
-from .workspace import WorkspaceBusyError
-from .check import CheckError, check
+from .options import GradingOptions
 from .paths import RELEASE_DIRNAME, SOURCE_DIRNAME, course_root
-from .report import format_table
+from .results import format_summary, format_table
+from .sandbox import Limits
+from .selfcheck import CheckError, check
+from .session import grade
+from .workspace import WorkspaceBusyError
 
 
 def _source(args) -> Path:
@@ -67,9 +68,9 @@ def cmd_grade(args) -> int:
     try:
         limits = Limits(memory_bytes=int(args.memory_limit * 1024**3), notebook_seconds=args.notebook_timeout,
                         tmp_bytes=int(args.tmp_limit * 1024**3), disk_bytes=int(args.disk_limit * 1024**3))
-        run = grade(Path(args.submitted), Path(args.workdir), _source(args), timeout=args.timeout,
-                    feedback=not args.no_feedback, progress=not args.quiet, limits=limits,
-                    workers=args.workers, scheduler=args.scheduler)
+        options = GradingOptions(timeout=args.timeout, feedback=not args.no_feedback, progress=not args.quiet,
+                                 limits=limits, workers=args.workers, scheduler=args.scheduler)
+        run = grade(Path(args.submitted), Path(args.workdir), _source(args), options)
     except (FileNotFoundError, WorkspaceBusyError, ValueError, RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -113,7 +114,7 @@ def cmd_bench(args) -> int:
             throughput = bench.bench_throughput(args.throughput_chapter, source, release, Path(scratch),
                                                 args.submissions, args.workers, timeout=args.timeout)
     print()
-    print(bench.report(rows, throughput, about, Path(args.output)))
+    print(bench.report(rows, throughput, about, Path(args.output), args.throughput_chapter or ""))
     print(f"Written to {args.output} and {Path(args.output).with_suffix('.csv')}.")
     return 0 if all(r.status == "graded" and r.score == r.points for r in rows) else 1
 

@@ -9,12 +9,8 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPrep
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, GetGrades, IgnorePattern,
                                     LimitOutput, OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
-from grader.cell_metadata import KnownGradingCells
-from grader.untrusted_html import SanitizeMarkdown
-
-from grader.execute import ResilientExecute
-from grader.exports import InsertExportCells, RemoveExportCell
-from grader.feedback import ClearHiddenTestsInTestCells, ConciseTestErrors, ResultsSummary
+from grader.preprocessors import (ClearHiddenTestsInTestCells, ConciseTestErrors, InsertExportCells, KnownGradingCells,
+                                  RemoveExportCell, ResilientExecute, ResultsSummary, SanitizeMarkdown)
 
 c = get_config()  # noqa: F821 (traitlets provides get_config to config files)
 
@@ -25,7 +21,7 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 # Never copy checkpoints, caches or hidden files between steps.
-# grading.py holds a chapter's trusted checks (grader/specs.py): it stays with the instructor.
+# grading.py holds a chapter's trusted checks (grader/checks/): it stays with the instructor.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", ".*", "*.keras", "*.h5", "grading.py"]
 # Refuse to copy any single file over 20 MB out of a submission (a flood of data is not an answer).
 c.CourseDirectory.max_file_size = 20_000
@@ -50,9 +46,9 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, KnownGradingCells, OverwriteK
                                       CheckCellMetadata]
 # nbgrader's own autograde steps, with Execute replaced by one that survives a kernel that dies
 # (os._exit, a crash, a limit): the tests already run keep their scores and the rest score 0.
-# The export cells of trusted checks (grader/specs.py) are inserted before execution and removed after.
+# The export cells of trusted checks (grader/checks/) are inserted before execution and removed after.
 # Markdown and raw cells that hold unsafe HTML are shown as text in the autograded notebook, which the
-# formgrader renders without sanitizing Markdown (grader/untrusted_html.py).
+# formgrader renders without sanitizing Markdown (grader/preprocessors/sanitize_markdown.py).
 c.Autograde.autograde_preprocessors = [InsertExportCells, ResilientExecute, RemoveExportCell, IgnorePattern,
                                        SanitizeMarkdown, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
                                        AssignLatePenalties, CheckCellMetadata]

@@ -6,7 +6,7 @@ without sanitizing them (its templates override nbconvert's sanitized Markdown b
 cell without a format is copied into HTML pages as it is. Outputs are sanitized by nbconvert itself
 once ``HTMLExporter.sanitize_html`` is on (see ``grader/nbgrader_config.py``).
 
-:class:`SanitizeMarkdown` renders each Markdown cell as nbgrader will and asks `bleach
+:class:`~grader.preprocessors.sanitize_markdown.SanitizeMarkdown` renders each Markdown cell as nbgrader will and asks `bleach
 <https://github.com/mozilla/bleach>`_ (which parses HTML as browsers do) whether anything outside a
 list of harmless tags, attributes and link schemes is in it. A cell with nothing of the kind is left
 exactly as written; any other cell, and any raw cell, is replaced by its source shown as text, under
@@ -23,7 +23,6 @@ from bleach.sanitizer import BleachSanitizerFilter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat import NotebookNode
 from nbformat.v4 import new_markdown_cell
-from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .cell_metadata import NOTE_KEY
 
@@ -108,15 +107,3 @@ def as_text(cell: NotebookNode, what: str) -> NotebookNode:
     if cell.get("id"):
         shown.id = cell.id
     return shown
-
-
-class SanitizeMarkdown(NbGraderPreprocessor):
-    """Show as text every Markdown cell with unsafe HTML, and every raw cell (see the module's docstring)."""
-
-    def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int) -> tuple[NotebookNode, dict]:
-        """Replace one unsafe cell; leave safe Markdown and code cells as they are."""
-        if cell.cell_type == "markdown" and not markdown_is_safe(cell):
-            return as_text(cell, "Markdown cell"), resources
-        if cell.cell_type == "raw" and cell.source.strip():
-            return as_text(cell, "raw cell"), resources
-        return cell, resources

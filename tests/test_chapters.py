@@ -15,7 +15,8 @@ import nbformat
 import pytest
 
 from course_utils import data
-from grader import autograde, notebooks, paths
+from grader import notebooks, paths, session
+from grader.options import GradingOptions
 from tests import wrong_answers
 from tests.conftest import REPO
 from tests.test_fallback_data import chapters_loading_fashion_mnist, outputs_of
@@ -53,7 +54,8 @@ def grade_chapter(chapter: str, tmp_path: Path) -> None:
         for notebook in (origin / chapter).glob("*.ipynb"):
             shutil.copyfile(notebook, folder / notebook.name)
     wrong = wrong_answers.submit(chapter, submitted)
-    run = autograde.grade(submitted, tmp_path / "grading", REPO / "solutions", feedback=False, progress=False)
+    run = session.grade(submitted, tmp_path / "grading", REPO / "solutions", GradingOptions(feedback=False,
+                        progress=False))
     results = {result.student: result for result in run.results}
     autograded = tmp_path / "grading" / "autograded"
 

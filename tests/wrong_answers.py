@@ -36,7 +36,7 @@ from grader import notebooks
 REPO = Path(__file__).resolve().parent.parent
 WRONG_ANSWERS = REPO / "tests" / "fixtures" / "wrong_answers"
 
-#: The error name of a failed trusted check in an executed notebook (grader.trusted.CHECK_FAILED).
+#: The error name of a failed trusted check in an executed notebook (grader.verdicts.CHECK_FAILED).
 CHECK_FAILED = "GraderCheckFailed"
 
 
@@ -209,8 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("TFCOURSE_OFFLINE", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from grader import autograde
-    from grader.check import cache_dir
+    from grader import session
+    from grader.options import GradingOptions
+    from grader.selfcheck import cache_dir
 
     with tempfile.TemporaryDirectory(prefix="tfcourse-wrong-") as scratch:
         submitted = Path(scratch) / "submitted"
@@ -218,8 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         if not students:
             print(f"no wrong answers for {args.chapter} in {WRONG_ANSWERS}", file=sys.stderr)
             return 2
-        run = autograde.grade(submitted, Path(scratch) / "grading", REPO / "solutions", feedback=False,
-                              progress=False, seed=args.seed, reference_cache=cache_dir() / "reference")
+        run = session.grade(submitted, Path(scratch) / "grading", REPO / "solutions",
+                            GradingOptions(feedback=False, progress=False, seed=args.seed,
+                            reference_cache=cache_dir() / "reference"))
         failures = []
         for result in run.results:
             autograded = Path(scratch) / "grading" / "autograded" / result.student / args.chapter

@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from grader import autograde, sandbox
+from grader import sandbox, session
+from grader.options import GradingOptions
 from tests.conftest import FIXTURES
 
 #: Per-cell timeout of the fixture runs, in seconds.
@@ -43,7 +44,7 @@ def submit(submitted, name, notebook_name="mini.ipynb", fixture=None):
 def graded(tmp_path_factory, request):
     """Grade every fixture submission once, plus a renamed and a missing notebook and a student named Zoë O'Brien.
 
-    test_attacks.py and test_autograde.py both use this run, and pytest-xdist may give them to
+    test_attacks.py and test_session.py both use this run, and pytest-xdist may give them to
     different workers: the first worker grades and saves the run in the session's shared temporary
     folder, and the other waits for it and reads it, so the grading happens once per session.
     """
@@ -75,8 +76,8 @@ def grade_fixtures(tmp_path_factory):
     submit(submitted, "Zoë O'Brien", fixture="reference_solution")
     (submitted / "missing_notebook" / "mini").mkdir(parents=True)
     root = tmp_path_factory.mktemp("grading")
-    run = autograde.grade(submitted, root, FIXTURES / "source", timeout=TIMEOUT, progress=False, limits=LIMITS,
-                          seed=SEED)
+    run = session.grade(submitted, root, FIXTURES / "source", GradingOptions(timeout=TIMEOUT, progress=False,
+                        limits=LIMITS, seed=SEED))
     return run, {result.student: result for result in run.results}
 
 

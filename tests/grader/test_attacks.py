@@ -14,7 +14,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader import autograde, sandbox
+from grader import sandbox, session
+from grader.options import GradingOptions
 from tests.conftest import FIXTURES
 from tests.grader.conftest import LIMITS, NEEDS_CAP, SEED, TIMEOUT, require_cap, submit
 
@@ -149,8 +150,8 @@ def test_grading_again_gives_identical_scores_and_keeps_manual_grades(graded, tm
         submit(submitted, case)
 
     def grade_again(seed):
-        again = autograde.grade(submitted, root, FIXTURES / "source", timeout=TIMEOUT, progress=False,
-                                feedback=False, limits=LIMITS, seed=seed)
+        again = session.grade(submitted, root, FIXTURES / "source", GradingOptions(timeout=TIMEOUT,
+                              progress=False, feedback=False, limits=LIMITS, seed=seed))
         return {r.student: [(e.grade_id, e.score) for e in r.exercises] for r in again.results}
 
     first = {case: [(e.grade_id, e.score) for e in results[case].exercises] for case in cases}
@@ -267,8 +268,9 @@ def test_student_html_cannot_run_in_the_formgrader_view(graded):
 def test_whole_notebook_time_limit_stops_the_kernel(tmp_path, isolated):
     submitted = tmp_path / "submitted"
     submit(submitted, "whole_notebook_time_limit")
-    run = autograde.grade(submitted, tmp_path / "grading", FIXTURES / "source", timeout=120, progress=False,
-                          limits=sandbox.Limits(memory_bytes=LIMITS.memory_bytes, notebook_seconds=20), seed=SEED)
+    run = session.grade(submitted, tmp_path / "grading", FIXTURES / "source", GradingOptions(timeout=120,
+                        progress=False, limits=sandbox.Limits(memory_bytes=LIMITS.memory_bytes,
+                        notebook_seconds=20), seed=SEED))
     result = run.results[0]
     assert result.status == "graded", result.message
     assert [(e.grade_id, e.score) for e in result.exercises] == [("ex1_test", 2.0), ("ex2_test", 0.0)]
@@ -283,8 +285,8 @@ def test_memory_and_files_together_stop_at_the_memory_cap(tmp_path, isolated):
     submit(submitted, "memory_and_files")
     limits = sandbox.Limits(memory_bytes=2 * 1024**3, notebook_seconds=120, tmp_bytes=768 * 1024**2,
                             disk_bytes=768 * 1024**2)
-    run = autograde.grade(submitted, tmp_path / "grading", FIXTURES / "source", timeout=60, progress=False,
-                          limits=limits, seed=SEED)
+    run = session.grade(submitted, tmp_path / "grading", FIXTURES / "source", GradingOptions(timeout=60,
+                        progress=False, limits=limits, seed=SEED))
     result = run.results[0]
     assert result.status == "graded", result.message
     assert [(e.grade_id, e.score) for e in result.exercises] == [("ex1_test", 0.0), ("ex2_test", 0.0)]

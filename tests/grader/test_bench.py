@@ -33,13 +33,22 @@ def test_the_report_is_written_as_markdown_and_csv(tmp_path):
             bench.ChapterRow("08_resnet", 200.0, 230.0, None, 5, 13, 10)]
     throughput = [bench.ThroughputRow(1, 4, 200.0, 40.0), bench.ThroughputRow(2, 4, 120.0, 40.0)]
     text = bench.report(rows, throughput, {"cpu": "test CPU, 2 cores"}, tmp_path / "bench" / "latest.md")
-    assert "| 05_cnn | 95 | yes | 900 | 5 | 12 | 12 | 120 | ex5_test: accuracy 0.970 >= 0.95 (+0.020, met) |" in text
-    assert "| 08_resnet | 200 | NO | ? | 5 | 13 | 10 | 230 | - |" in text
-    assert "| 2 | 4 | 120 | 40 | 3.00 | 2.00x |" in text
+    assert "| 05_cnn | 95 | yes | 900 | 5 | 12 | 12 | 120 | 1.26x | ex5_test: accuracy 0.970 >= 0.95 (+0.020, met) |" in text
+    assert "| 08_resnet | 200 | NO | ? | 5 | 13 | 10 | 230 | 1.15x | - |" in text
+    assert "| 2 | 4 | 120 | 40 | 3.00 | 2.00x | 0 |" in text
     assert (tmp_path / "bench" / "latest.md").read_text() == text
     table = list(csv.reader((tmp_path / "bench" / "latest.csv").open()))
     assert table[0][0] == "chapter" and [r[0] for r in table[1:]] == ["05_cnn", "08_resnet"]
-    assert list(csv.reader((tmp_path / "bench" / "latest-grading.csv").open()))[2][-1] == "2.00x"
+    assert list(csv.reader((tmp_path / "bench" / "latest-grading.csv").open()))[2][5] == "2.00x"
+
+
+def test_a_class_is_projected_from_the_measured_rate_and_the_sessions_share():
+    # 3 submissions per minute per machine; the session spends 2 s per submission (30 per minute).
+    row = bench.ThroughputRow(2, 4, 120.0, 40.0, session_seconds=8.0)
+    one = bench.project(row, 500, 1, reference_seconds=60.0)
+    assert (round(one.minutes, 1), one.limited_by) == (round(500 / 3 + 1, 1), "the workers")
+    many = bench.project(row, 500, 16, reference_seconds=60.0)
+    assert (round(many.minutes, 1), many.limited_by) == (round(500 / 30 + 1, 1), "the session's merging and feedback")
 
 
 def test_an_unknown_chapter_is_refused_before_anything_runs(tmp_path, capsys):

@@ -4,7 +4,8 @@ import copy
 
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from grader.cell_metadata import KnownGradingCells, keepers, note_cell, notes, shown_id
+from grader.cell_metadata import keepers, note_cell, notes, shown_id
+from grader.preprocessors import KnownGradingCells
 
 
 def graded(grade_id, cell_id, **info):

@@ -7,7 +7,8 @@ import pytest
 from nbformat.v4 import new_markdown_cell, new_notebook, new_raw_cell
 
 from grader.cell_metadata import NOTE_KEY
-from grader.untrusted_html import SanitizeMarkdown, is_safe, markdown_is_safe
+from grader.preprocessors import SanitizeMarkdown
+from grader.untrusted_html import is_safe, markdown_is_safe
 from tests.conftest import REPO
 
 UNSAFE_MARKDOWN = [

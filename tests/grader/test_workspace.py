@@ -2,14 +2,15 @@
 
 import pytest
 
-from grader import autograde, cli, workspace
+from grader import cli, session, workspace
+from grader.options import GradingOptions
 
 
 def test_a_second_run_is_refused_and_changes_nothing(tmp_path, fixtures):
     root = tmp_path / "grading"
     with workspace.exclusive(root):
         with pytest.raises(workspace.WorkspaceBusyError, match="another grading run is using .*grading .pid "):
-            autograde.grade(fixtures / "submissions", root, fixtures / "source", progress=False)
+            session.grade(fixtures / "submissions", root, fixtures / "source", GradingOptions(progress=False))
     assert sorted(path.name for path in root.iterdir()) == [workspace.LOCK_NAME]
 
 
