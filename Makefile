@@ -60,7 +60,7 @@ format: setup
 bench: setup
 	TFCOURSE_OFFLINE=1 $(BIN)/python -m course_utils.data
 	TFCOURSE_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/python -m course_utils.pretrained
-	TFCOURSE_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/tfcourse bench --throughput-chapter 01_tensors
+	TFCOURSE_OFFLINE=1 TF_CPP_MIN_LOG_LEVEL=2 $(BIN)/tfcourse bench --throughput-chapter 04_keras_models
 
 clean:
 	rm -rf $(VENV) grading .pytest_cache

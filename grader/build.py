@@ -149,7 +149,7 @@ def build(source: Path, release: Path, force: bool = False) -> list[str]:
     return names
 
 
-def check(source: Path, release: Path) -> list[str]:
+def out_of_date(source: Path, release: Path) -> list[str]:
     """Build into a scratch folder and list how ``release`` differs from it (empty when up to date)."""
     with tempfile.TemporaryDirectory(prefix="tfcourse-release-") as staging:
         staged = Path(staging) / "course"

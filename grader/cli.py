@@ -28,7 +28,7 @@ def cmd_build(args) -> int:
     source = _source(args)
     release = Path(args.release) if args.release else source.parent / RELEASE_DIRNAME
     if args.check:
-        found = build_module.check(source, release)
+        found = build_module.out_of_date(source, release)
         if found:
             print(f"{release} is not what 'tfcourse build' generates from {source}:", file=sys.stderr)
             for line in found:

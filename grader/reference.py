@@ -18,12 +18,11 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from traitlets.config import Config
 
 from .checks import ChapterSpec, load_spec
 from .checks.export_cell import EXPORT_FOLDER, export_cells, insert_export_cells, kernel_code, write_export_cells
+from .preprocessors.resilient_execute import KERNEL_DIED, ResilientExecute
 from .sandbox import Sandbox
 
 #: The file, among the reference exports, that holds the solution kernel's peak memory.
@@ -40,6 +39,19 @@ with open("{EXPORT_FOLDER}/{USAGE_FILE}", "w") as _handle:
 
 class ReferenceRunError(RuntimeError):
     """The solution could not be run for the reference exports: the run cannot score trusted checks."""
+
+
+def stopping_error(notebook: nbformat.NotebookNode) -> str:
+    """Return the first error that stopped a cell of an executed notebook (a timeout, the kernel's death), or ''.
+
+    Errors that a cell raised are the solution's own business (a lesson may show one on purpose).
+    """
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") in (KERNEL_DIED, "CellTimeoutError"):
+                value = str(output.get("evalue", "")).strip().splitlines()
+                return f"{output['ename']}: {value[0][:200] if value else 'the cell did not finish in time'}"
+    return ""
 
 
 def read_peak_memory(folder: Path) -> int | None:
@@ -184,18 +196,17 @@ class References:
             notebook = nbformat.read(notebook_path, as_version=4)
             insert_export_cells(notebook, sources)
             notebook.cells.append(nbformat.v4.new_code_cell(USAGE_CELL))
-            client = NotebookClient(notebook, kernel_name=self.sandbox.kernel_name,
-                                    timeout=int(self.config.Execute.timeout), allow_errors=True, config=self.config,
-                                    extra_arguments=list(self.config.Execute.extra_arguments),
-                                    resources={"metadata": {"path": str(run_dir)}})
+            # The same execution step as a submission's (the sandboxed kernel, the course's timeouts).
             try:
-                client.execute()
-            except (CellTimeoutError, DeadKernelError, RuntimeError) as error:
+                ResilientExecute(config=self.config).preprocess(notebook, {"metadata": {"path": str(run_dir)}})
+                failure = stopping_error(notebook)
+            except RuntimeError as error:  # The kernel could not be started, for one.
+                lines = str(error).strip().splitlines()
+                failure = f"{type(error).__name__}: {lines[0][:200] if lines else ''}"
+            if failure:
                 # The batch goes on: every submission of this assignment gets this message instead.
-                raise ReferenceRunError(
-                    f"the solution of {assignment} could not be run for the reference exports "
-                    f"({type(error).__name__}: {str(error).strip().splitlines()[0][:200] if str(error).strip() else ''})"
-                ) from error
+                raise ReferenceRunError(f"the solution of {assignment} could not be run for the reference exports "
+                                        f"({failure})")
         seconds = time.perf_counter() - started
         exported = take_exports(self.sandbox, self.folder(assignment))
         if not exported:

@@ -228,13 +228,17 @@ def core_shares(workers: int, cores: list[int]) -> list[list[int]]:
 
 
 def _take_share(shares) -> None:
-    """Worker initializer: keep to one share of the cores (its kernels inherit it)."""
+    """Worker initializer: keep to one share of the cores (its kernels inherit it); None means every core."""
     try:
-        share = shares.get_nowait()
-    except Exception:  # noqa: BLE001 - no share left: run on every core.
+        share = shares.get(timeout=10)
+    except Exception:  # noqa: BLE001 - no share left (a worker started again): run on every core.
         return
     if share and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, share)
+
+
+def _started() -> None:
+    """A task that does nothing: submitted once per worker so that the pool starts them all at once."""
 
 
 def open_executor(workers: int, scheduler: str | None) -> tuple[concurrent.futures.Executor, Callable[[], None]]:
@@ -260,10 +264,14 @@ def open_executor(workers: int, scheduler: str | None) -> tuple[concurrent.futur
     spawn = multiprocessing.get_context("spawn")
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     shares = spawn.Queue()
-    for share in core_shares(workers, cores):
+    for share in core_shares(workers, cores) or [None] * workers:
         shares.put(share)
     executor = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=spawn,
                                                       initializer=_take_share, initargs=(shares,))
+    # Start every worker now: they import the grader while the session runs the solutions for the
+    # reference exports, instead of after it.
+    for _ in range(workers):
+        executor.submit(_started)
     return executor, lambda: executor.shutdown(wait=True, cancel_futures=True)
 
 

@@ -6,7 +6,7 @@ from grader import build, notebooks
 
 
 def test_course_is_up_to_date_with_solutions(repo):
-    assert build.check(repo / "solutions", repo / "course") == [], "run 'tfcourse build' and commit course/"
+    assert build.out_of_date(repo / "solutions", repo / "course") == [], "run 'tfcourse build' and commit course/"
 
 
 def released_notebooks(repo):
@@ -36,7 +36,7 @@ def test_build_replaces_stale_chapters(fixtures, tmp_path):
     (release / "99_removed").mkdir(parents=True)
     assert build.build(fixtures / "source", release) == ["mini"]
     assert not (release / "99_removed").exists()
-    assert build.check(fixtures / "source", release) == []
+    assert build.out_of_date(fixtures / "source", release) == []
 
 
 def test_check_reports_edits_and_strays(fixtures, tmp_path):
@@ -44,7 +44,7 @@ def test_check_reports_edits_and_strays(fixtures, tmp_path):
     build.build(fixtures / "source", release)
     (release / "mini" / "mini.ipynb").write_text("{}")
     (release / "mini" / "notes.txt").write_text("by hand")
-    assert build.check(fixtures / "source", release) == [
+    assert build.out_of_date(fixtures / "source", release) == [
         "differs: mini/mini.ipynb", "not generated from the source: mini/notes.txt"]
 
 

@@ -132,3 +132,43 @@ def test_trees_round_trip_without_links(tmp_path):
     workers.write_tree(tmp_path / "copy", files)
     assert (tmp_path / "copy" / "sub" / "a.txt").read_bytes() == b"a"
     shutil.rmtree(source)
+
+
+def test_local_workers_get_their_own_cores_when_there_are_enough():
+    assert workers.core_shares(2, [0, 1]) == [[0], [1]]
+    assert workers.core_shares(2, [0, 1, 2, 3, 4]) == [[0, 1], [2, 3]]
+    assert workers.core_shares(3, [0, 1]) == [], "fewer cores than workers: no shares, every worker uses every core"
+    assert workers.core_shares(1, [0, 1]) == [], "one worker keeps every core"
+
+
+def test_a_worker_keeps_its_course_between_tasks_of_one_run_and_not_across_runs(tmp_path, monkeypatch):
+    opened = []
+
+    class FakeCourse:
+        def __init__(self, key):
+            self.key, self.digests, self.closed = key, {}, False
+            opened.append(self)
+
+        def open(self, task):
+            self.digests[task["assignment"]] = workers.task_digest(task)
+            self.context = object()
+            return self.context
+
+        def add_assignment(self, task):
+            self.digests[task["assignment"]] = workers.task_digest(task)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(workers, "WorkerCourse", FakeCourse)
+    monkeypatch.setattr(workers, "_COURSE", None)
+    task = {"assignment": "mini", "source": {"mini.ipynb": b"1"}, "reference": None, "seed": 1, "timeout": 10,
+            "limits": {"memory_bytes": 1}}
+    first = workers.worker_context(task)
+    assert workers.worker_context(dict(task)) is first and len(opened) == 1
+    workers.worker_context(dict(task, assignment="other"))
+    assert len(opened) == 1 and set(opened[0].digests) == {"mini", "other"}
+    workers.worker_context(dict(task, seed=2))
+    assert len(opened) == 2 and opened[0].closed, "another seed is another run: a fresh course"
+    workers.worker_context(dict(task, seed=2, source={"mini.ipynb": b"changed"}))
+    assert len(opened) == 3 and opened[1].closed, "changed files are another run too"
