@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import sandbox
@@ -237,15 +237,29 @@ def ratio(row: ChapterRow) -> str:
     return f"{row.grading_seconds / row.run_seconds:.2f}x" if row.run_seconds else "?"
 
 
-def projection_lines(rows: list[ThroughputRow], chapter: str, reference_seconds: float) -> list[str]:
-    """Describe the projections for a class of 500 on this machine and on 8 such machines (one line each)."""
+def projection_lines(rows: list[ThroughputRow], chapter: str, reference_seconds: float,
+                     chapters: list[ChapterRow] = ()) -> list[str]:
+    """Describe the projections for a class of 500 on this machine and on 8 such machines (one line each).
+
+    With the chapter rows, the class hands in the chapter that takes longest to grade, and the
+    measured rate is scaled by the ratio of the two chapters' grading times.
+    """
     best = max(rows, key=lambda row: row.per_minute)
+    measured = next((row for row in chapters if row.chapter == chapter), None)
+    longest = max(chapters, key=lambda row: row.grading_seconds, default=None)
+    how = "measured on it"
+    if measured is not None and longest is not None and longest.grading_seconds > 0:
+        scale = measured.grading_seconds / longest.grading_seconds
+        best = replace(best, seconds=best.reference_seconds + (best.seconds - best.reference_seconds) / scale)
+        how = (f"the rate measured on {chapter} times {scale:.2f}, the ratio of the two chapters' grading times "
+               f"({measured.grading_seconds:.0f} s and {longest.grading_seconds:.0f} s)")
+        chapter, reference_seconds = longest.chapter, longest.run_seconds or reference_seconds
     lines = []
     for machines in (1, 8):
         estimate = project(best, 500, machines, reference_seconds)
         lines.append(f"- projected, not measured: 500 submissions of {chapter} on {machines} machine(s) like this one "
-                     f"with {best.workers} worker(s) each: {estimate.minutes:.0f} minutes "
-                     f"(limited by {estimate.limited_by})")
+                     f"with {best.workers} worker(s) each: {estimate.minutes:.0f} minutes (from {how}; limited by "
+                     f"{estimate.limited_by})")
     return lines
 
 
@@ -285,7 +299,7 @@ def report(rows: list[ChapterRow], throughput: list[ThroughputRow], about: dict[
     if throughput:
         lines += ["", "## Grading throughput", "", markdown(throughput_table(throughput)), "",
                   *projection_lines(throughput, throughput_chapter or "the chapter",
-                                    max(row.reference_seconds for row in throughput))]
+                                    max(row.reference_seconds for row in throughput), rows)]
         write_csv(output.with_name(output.stem + "-grading.csv"), throughput_table(throughput))
     text = "\n".join(lines) + "\n"
     output.write_text(text)

@@ -64,6 +64,8 @@ class SubmissionResult:
     notes : list of str
         The grader's notes about the submission's cells (a pasted copy of a test cell, say; see
         :mod:`grader.cell_metadata`).
+    phases : dict
+        Seconds spent in each step of grading this submission (see :mod:`grader.submission`).
     """
 
     student: str
@@ -74,6 +76,7 @@ class SubmissionResult:
     seconds: float = 0.0
     measurements: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def score(self) -> float:

@@ -75,32 +75,45 @@ def grade_submission(context: GradingContext, folder: Path, feedback: bool | Non
     if result.message:
         return result
     started = time.perf_counter()
+    phases = result.phases
     try:
         context.prepare(assignment)
-        started = time.perf_counter()  # The preparation is once per run: it is not this submission's time.
+        started = mark = time.perf_counter()  # The preparation is once per run: not this submission's time.
         verification = Verification(context.sandbox, context.references, student, assignment)
+        mark = _phase(phases, "starting the verifier", mark)
         try:
             run_step(context.api.autograde(assignment, student, force=True, create=True),
                      f"autograde {student}/{assignment}")
         except BaseException:
             verification.cancel()
             raise
+        mark = _phase(phases, "autograde: the notebook in the sandbox", mark)
         autograded = context.autograded / student / assignment
         verdicts = verification.finish()
+        mark = _phase(phases, "the verifier, after the notebook", mark)
         apply_verdicts(context.db_url, assignment, student, autograded, verdicts)
         result.measurements = {v.grade_id: v.measured for v in verdicts if v.measured is not None}
         result.exercises = exercise_results(context.db_url, assignment, student, autograded,
                                             cell_timeout(context.config))
         result.notes = [note for executed in sorted(autograded.glob("*.ipynb")) for note in notes_in(executed)]
         result.status = "graded"
+        mark = _phase(phases, "verdicts and results", mark)
     except SUBMISSION_ERRORS as error:
         result.status, result.message = "error", str(error)
         result.seconds = time.perf_counter() - started
         return result
     if context.options.feedback if feedback is None else feedback:
         write_feedback(context, result)
+        _phase(phases, "feedback page", mark)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _phase(phases: dict[str, float], name: str, since: float) -> float:
+    """Record the seconds since ``since`` as phase ``name``; return the time now."""
+    now = time.perf_counter()
+    phases[name] = now - since
+    return now
 
 
 def write_feedback(context: GradingContext, result: SubmissionResult) -> None:

@@ -4,18 +4,15 @@ from functools import partial
 
 import numpy as np
 
-from grader.checklib import compare_results
-from grader.specs import FunctionCheck
+from grader.checks import FunctionCheck
+from grader.checks.library import compare_results
 
 
-def same_tensors(results, expected, rtol=1e-4, atol=1e-5):
-    """Compare exported results with the reference's: structure, dtypes and values.
-
-    The notebook's ``checks.check_tensor`` rejects a tensor of the wrong dtype, so the dtypes count.
-    ``rtol`` and ``atol`` apply to ``float32`` values; ``float64`` values must agree as closely as the
-    notebook's checks require (rtol 1e-5, atol 1e-6).
-    """
-    return compare_results(results, expected, rtol=rtol, atol=atol, rtol64=1e-5, atol64=1e-6, dtypes=True)
+#: Compare exported results with the reference's: structure, dtypes and values. The notebook's
+#: ``checks.check_tensor`` rejects a tensor of the wrong dtype, so the dtypes count. ``float32`` values
+#: get compare_results's tolerances (rtol 1e-4, atol 1e-5); ``float64`` values must agree as closely as the
+#: notebook's checks require (rtol 1e-5, atol 1e-6).
+same_tensors = partial(compare_results, rtol64=1e-5, atol64=1e-6, dtypes=True)
 
 
 def flat_images(rng):

@@ -5,8 +5,8 @@ from functools import partial
 
 import numpy as np
 
-from grader.checklib import compare_results
-from grader.specs import FunctionCheck
+from grader.checks import FunctionCheck
+from grader.checks.library import compare_results
 
 #: The accuracy that the logistic regression of exercise 6 must reach on held-out points.
 LOGISTIC_MIN_ACCURACY = 0.90
@@ -15,13 +15,10 @@ LOGISTIC_MIN_ACCURACY = 0.90
 FEW_PATIENTS = 6
 
 
-def same_tensors(results, expected, rtol=1e-4, atol=1e-5, rtol64=1e-6, atol64=1e-6):
-    """Compare exported results with the reference's: structure, dtypes and values.
-
-    The notebook's ``checks.check_tensor`` rejects a tensor of the wrong dtype, so the dtypes count.
-    ``rtol`` and ``atol`` apply to ``float32`` results, ``rtol64`` and ``atol64`` to ``float64`` ones.
-    """
-    return compare_results(results, expected, rtol=rtol, atol=atol, rtol64=rtol64, atol64=atol64, dtypes=True)
+#: Compare exported results with the reference's: structure, dtypes and values. The notebook's
+#: ``checks.check_tensor`` rejects a tensor of the wrong dtype, so the dtypes count. ``rtol`` and ``atol``
+#: (by default 1e-4 and 1e-5) apply to ``float32`` results, ``rtol64`` and ``atol64`` (1e-6) to ``float64`` ones.
+same_tensors = partial(compare_results, rtol64=1e-6, atol64=1e-6, dtypes=True)
 
 
 def logistic_accuracy(results, expected):

@@ -1,9 +1,11 @@
 """Trusted checks of chapter 3: mish and its derivative, parity weights, initial spreads, a training loop that matches fit, a macro-recall metric and a Fashion-MNIST MLP on a budget."""
 
+import functools
+
 import numpy as np
 
-from grader.checklib import compare_results
-from grader.specs import FunctionCheck, ModelCheck
+from grader.checks import FunctionCheck, ModelCheck
+from grader.checks.library import compare_results, fashion_test_images
 
 #: The accuracy that exercise 6's MLP must reach on the second half of the Fashion-MNIST test images.
 FASHION_MIN_ACCURACY = 0.84
@@ -138,13 +140,9 @@ METRIC_CALLS = [
 ]
 
 
-def fashion_second_half():
-    """Return the second half of the Fashion-MNIST test images, scaled as in the notebook, and their labels."""
-    from course_utils import data
-
-    fashion = data.load_fashion_mnist(verbose=False)
-    half = len(fashion.x_test) // 2
-    return fashion.x_test[half:].astype("float32") / 255.0, fashion.y_test[half:]
+#: Exercise 6's held-out data: the second half of the Fashion-MNIST test images, scaled as in the notebook,
+#: and their labels.
+fashion_second_half = functools.partial(fashion_test_images, "second half")
 
 
 def within_budget(model, reference):

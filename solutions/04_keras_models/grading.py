@@ -5,9 +5,9 @@ import functools
 
 import numpy as np
 
-from grader.checklib import same_layers
-from grader.specs import FunctionCheck, ModelCheck
-from grader.verify import compare
+from grader.checks import FunctionCheck, ModelCheck
+from grader.checks.compare import compare
+from grader.checks.library import fashion_test_images, gated, parameter_budget, same_layers
 
 #: Exercise 5: the most parameters the budget classifier may have, the accuracy it must reach on the
 #: grader's half of the Fashion-MNIST test set after the notebook's 3 epochs on 10,000 raw images, and
@@ -23,41 +23,9 @@ BUDGET_EPOCHS, BUDGET_BATCH_SIZE = 3, 64
 LARGE_PIPELINE = 20_000
 
 
-def gated(model, condition, message):
-    """Return a call that evaluates to ``model`` when ``condition`` holds, and raises ``message`` otherwise.
-
-    Some properties (a model left uncompiled, an optimizer's step counter) do not survive saving a
-    model, so the export cell checks them before saving; a failure becomes the check's message.
-
-    Parameters
-    ----------
-    model, condition : str
-        Python expressions evaluated in the notebook's namespace, ``condition`` first.
-    message : str
-        What the student sees when ``condition`` is false.
-    """
-    return f"{model} if ({condition}) else exec({f'raise ValueError({message!r})'!r})"
-
-
-def fashion_grader_half():
-    """Return the second half of the Fashion-MNIST test set, raw uint8 images and labels.
-
-    The notebook's tests measure the first half; this half is never used in the notebook. On a machine
-    without Fashion-MNIST, the loader falls back to the digits in the verifier as in the notebook.
-    """
-    from course_utils import data
-
-    fashion = data.load_fashion_mnist(verbose=False)
-    half = len(fashion.x_test) // 2
-    return fashion.x_test[half:], fashion.y_test[half:]
-
-
-def budget_rules(model, reference):
-    """Require at most ``BUDGET_MAX_PARAMS`` parameters (the reference model is not used)."""
-    if model.count_params() > BUDGET_MAX_PARAMS:
-        return (f"the model has {model.count_params():,} parameters, above the budget of "
-                f"{BUDGET_MAX_PARAMS:,}")
-    return None
+#: Exercise 5's held-out data: the second half of the Fashion-MNIST test set, raw uint8 images, and labels.
+#: The notebook's tests measure the first half; this half is never used in the notebook.
+fashion_grader_half = functools.partial(fashion_test_images, "second half", scale=False)
 
 
 def compare_items(results, expected, rtol=1e-4, atol=1e-5):
@@ -281,7 +249,8 @@ CHECKS = [
         f"{BUDGET_EPOCHS} * int(np.ceil(len(budget_images) / {BUDGET_BATCH_SIZE}))",
         "the budget classifier should be trained only by the test cell: 3 epochs of the 10,000 images in "
         "batches of 64"),
-        same_parameters=False, held_out=fashion_grader_half, threshold=BUDGET_MIN_ACCURACY, verify=budget_rules),
+        same_parameters=False, held_out=fashion_grader_half, threshold=BUDGET_MIN_ACCURACY,
+        verify=functools.partial(parameter_budget, max_parameters=BUDGET_MAX_PARAMS)),
     # The subclassed model exists only in the notebook, so the verifier cannot load it: its parameter
     # counts, outputs with the grader's weights and outputs after a save and load are compared instead.
     FunctionCheck("ex6_test", calls=WIDE_AND_DEEP_CALLS, inputs=wide_and_deep_problem,

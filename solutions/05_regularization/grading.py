@@ -4,8 +4,8 @@ import functools
 
 import numpy as np
 
-from grader.checklib import compare_results
-from grader.specs import FunctionCheck, ModelCheck
+from grader.checks import FunctionCheck, ModelCheck
+from grader.checks.library import compare_results, fashion_test_images, parameter_budget
 
 #: The accuracy the regularized model of exercise 6 must reach on the grader's held-out data.
 REGULARIZED_MIN_ACCURACY = 0.79
@@ -103,18 +103,10 @@ def same_augmenter(model, reference):
     return None
 
 
-@functools.lru_cache(maxsize=1)
-def fashion_test_set():
-    """Return the grader's held-out data: the 10,000 Fashion-MNIST test images, scaled to [0, 1], and their labels.
-
-    The notebook never trains on them. Where the real data cannot be had offline, the loader falls
-    back to scikit-learn's digits (it says so), and the thresholds, calibrated on Fashion-MNIST, do
-    not apply.
-    """
-    from course_utils import data
-
-    split = data.load_fashion_mnist(verbose=False)
-    return (split.x_test / 255.0).astype("float32"), split.y_test
+#: The grader's held-out data: the 10,000 Fashion-MNIST test images, scaled to [0, 1], and their labels. The
+#: notebook never trains on them. Where the real data cannot be had offline, the loader falls back to
+#: scikit-learn's digits (it says so), and the thresholds, calibrated on Fashion-MNIST, do not apply.
+fashion_test_set = functools.partial(fashion_test_images, "all")
 
 
 def cross_entropy(model, x, y):
@@ -135,11 +127,11 @@ def regularized_rules(model, reference):
         The student's trained model and the solution's (unused: the check's ``same_shapes`` compares
         the input and output shapes with it).
     """
-    from grader.verify import accuracy
+    from grader.checks import accuracy
 
-    if model.count_params() > REGULARIZED_MAX_PARAMETERS:
-        return (f"the model has {model.count_params():,} parameters, above the budget of "
-                f"{REGULARIZED_MAX_PARAMETERS:,}: regularize the network rather than enlarge it")
+    problem = parameter_budget(model, max_parameters=REGULARIZED_MAX_PARAMETERS)
+    if problem:
+        return f"{problem}: regularize the network rather than enlarge it"
     x_test, y_test = fashion_test_set()
     probabilities = np.asarray(model.predict(x_test[:100], verbose=0))
     if probabilities.min() < -1e-6 or not np.allclose(probabilities.sum(axis=-1), 1.0, atol=1e-3):

@@ -1,7 +1,10 @@
 """Trusted checks of chapter 6: the output-shape formula, pooling and convolution by hand, a stack's shapes and
 parameters, MobileNetV2's inverted residual block, and a Fashion-MNIST CNN on a parameter budget."""
 
-from grader.specs import FunctionCheck, ModelCheck
+import functools
+
+from grader.checks import FunctionCheck, ModelCheck
+from grader.checks.library import fashion_test_images, gated, parameter_budget, probabilities_problem
 
 
 def conv_cases(rng):
@@ -203,11 +206,11 @@ def budget_rules(model, reference):
     str or None
         The first rule broken, or None.
     """
-    import numpy as np
     from keras import layers
 
-    if model.count_params() > BUDGET:
-        return f"the model has {model.count_params():,} parameters, above the budget of {BUDGET:,}"
+    problem = parameter_budget(model, max_parameters=BUDGET)
+    if problem:
+        return problem
     if not any(isinstance(layer, layers.Conv2D) for layer in model.layers):
         return "the model has no Conv2D layer"
     dense = [layer for layer in model.layers if isinstance(layer, layers.Dense)]
@@ -217,28 +220,17 @@ def budget_rules(model, reference):
     # the outputs for held-out photos must be probabilities that sum to 1, as a softmax's do (in the
     # Dense layer or in an Activation layer after it).
     images, _ = fashion_held_out()
-    outputs = np.asarray(model.predict(images[:500], verbose=0), dtype="float64")
-    sums = outputs.sum(axis=-1)
-    if outputs.min() < 0 or not np.allclose(sums, 1.0, rtol=0.0, atol=1e-3):
-        farthest = sums[np.argmax(np.abs(sums - 1.0))]
-        found = (f"an output is {outputs.min():.3g}" if outputs.min() < 0
-                 else f"the outputs for one test photo sum to {farthest:.3g}")
+    found = probabilities_problem(model, images[:500], what="test photo")
+    if found:
         return f"the model's outputs are not probabilities that sum to 1: end the model with a softmax ({found})"
     return None
 
 
-def fashion_held_out():
-    """Return the second half of the Fashion-MNIST test set as ``(x, y)``, images ``(28, 28, 1)`` in [0, 1].
-
-    The notebook trains on the first 10,000 training photos and measures on the first 2,000 test
-    photos, so these 5,000 are never seen by it. On a machine without Fashion-MNIST the loader falls
-    back to digits, and so does the notebook: the measurement is then of digits.
-    """
-    from course_utils import data
-
-    fashion = data.load_fashion_mnist(verbose=False)
-    half = len(fashion.x_test) // 2
-    return fashion.x_test[half:, :, :, None].astype("float32") / 255.0, fashion.y_test[half:]
+#: The second half of the Fashion-MNIST test set as ``(x, y)``, images ``(28, 28, 1)`` in [0, 1]. The notebook
+#: trains on the first 10,000 training photos and measures on the first 2,000 test photos, so these 5,000 are
+#: never seen by it. On a machine without Fashion-MNIST the loader falls back to digits, and so does the
+#: notebook: the measurement is then of digits.
+fashion_held_out = functools.partial(fashion_test_images, "second half", layout="channels")
 
 
 #: The parameter budget of exercise 6.
@@ -311,8 +303,7 @@ CHECKS = [
     # The model is measured on the second half of the Fashion-MNIST test set, which the notebook
     # never uses.
     ModelCheck("ex6_test",
-               call=('budget_model if budget_model.loss == "sparse_categorical_crossentropy" else '
-                     '(_ for _ in ()).throw(ValueError("the model must be compiled with '
-                     'loss=\'sparse_categorical_crossentropy\'"))'),
+               call=gated("budget_model", 'budget_model.loss == "sparse_categorical_crossentropy"',
+                          "the model must be compiled with loss='sparse_categorical_crossentropy'"),
                same_parameters=False, held_out=fashion_held_out, threshold=0.80, verify=budget_rules),
 ]

@@ -6,8 +6,8 @@ import functools
 
 import numpy as np
 
-from grader.checklib import compare_results
-from grader.specs import FunctionCheck, ModelCheck
+from grader.checks import FunctionCheck, ModelCheck
+from grader.checks.library import compare_results, fashion_test_images, gated, parameter_budget, probabilities_problem
 
 
 def cell_inputs(rng):
@@ -102,18 +102,11 @@ def recording_inputs(rng):
             "lstm_bias": rng.normal(size=12).astype("float32")}
 
 
-def fashion_held_out():
-    """Return the second half of the Fashion-MNIST test set as ``(x, y)``, photos ``(28, 28)`` in [0, 1].
-
-    The notebook trains on the first 10,000 training photos and measures on the first 2,000 test
-    photos, so these 5,000 are never seen by it. On a machine without Fashion-MNIST the loader falls
-    back to digits, and so does the notebook: the measurement is then of digits.
-    """
-    from course_utils import data
-
-    fashion = data.load_fashion_mnist(verbose=False)
-    half = len(fashion.x_test) // 2
-    return fashion.x_test[half:].astype("float32") / 255.0, fashion.y_test[half:]
+#: The second half of the Fashion-MNIST test set as ``(x, y)``, photos ``(28, 28)`` in [0, 1]. The notebook
+#: trains on the first 10,000 training photos and measures on the first 2,000 test photos, so these 5,000 are
+#: never seen by it. On a machine without Fashion-MNIST the loader falls back to digits, and so does the
+#: notebook: the measurement is then of digits.
+fashion_held_out = functools.partial(fashion_test_images, "second half")
 
 
 #: The parameter budget of exercise 5.
@@ -138,8 +131,9 @@ def budget_rules(model, reference):
     output_shapes = [tuple(tensor.shape) for tensor in model.outputs]
     if output_shapes != [(None, 10)]:
         return f"the model's outputs have shapes {output_shapes}, expected [(None, 10)]"
-    if model.count_params() > BUDGET:
-        return f"the model has {model.count_params():,} parameters, above the budget of {BUDGET:,}"
+    problem = parameter_budget(model, max_parameters=BUDGET)
+    if problem:
+        return problem
     input_shapes = [tuple(tensor.shape) for tensor in model.inputs]
     if input_shapes not in ([(None, 28, 28)], [(None, None, 28)]):
         return f"the model's inputs have shapes {input_shapes}, expected [(None, 28, 28)] or [(None, None, 28)]"
@@ -149,9 +143,7 @@ def budget_rules(model, reference):
     # The accuracy takes the argmax of the outputs, which other output layers also get right: the
     # outputs for held-out photos must be probabilities that sum to 1, as a softmax's do.
     photos, _ = fashion_held_out()
-    outputs = np.asarray(model.predict(photos[:500], verbose=0), dtype="float64")
-    sums = outputs.sum(axis=-1)
-    if outputs.min() < 0 or not np.allclose(sums, 1.0, rtol=0.0, atol=1e-3):
+    if probabilities_problem(model, photos[:500]):
         return "the model's outputs are not probabilities that sum to 1: end the model with a softmax"
     return None
 
@@ -204,9 +196,8 @@ RECORDINGS_CALL = (
 
 # Exercise 5 exports the model the test cell trained (`row_classifier`). The `.keras` file loaded by
 # the verifier has no loss, so the export itself refuses a model compiled with another loss.
-ROW_CLASSIFIER_CALL = ('row_classifier if row_classifier.loss == "sparse_categorical_crossentropy" else '
-                       '(_ for _ in ()).throw(ValueError("the model must be compiled with '
-                       'loss=\'sparse_categorical_crossentropy\'"))')
+ROW_CLASSIFIER_CALL = gated("row_classifier", 'row_classifier.loss == "sparse_categorical_crossentropy"',
+                            "the model must be compiled with loss='sparse_categorical_crossentropy'")
 
 CELL_LABELS = ["layers.RNN(MinimalGRUCell(6)) with the grader's GRU weights, from zeros",
                "layers.RNN(MinimalGRUCell(6)) with the grader's GRU weights, from an initial_state",

@@ -7,11 +7,11 @@ from collections import Counter
 
 import numpy as np
 
-from grader.checklib import COLUMN_NAMES, layer_rows, worst_metric
-from grader.specs import FunctionCheck, ModelCheck
+from grader.checks import FunctionCheck, ModelCheck
+from grader.checks.library import COLUMN_NAMES, layer_rows, worst_metric
 
 
-def outputs_by_name(model, inputs):
+def outputs_by_name(model, inputs, predict=False):
     """Call a model and return its outputs as NumPy arrays keyed by output name.
 
     Parameters
@@ -20,12 +20,16 @@ def outputs_by_name(model, inputs):
         A model whose outputs are a dict or a list of named output layers.
     inputs : dict
         A batch keyed by input name.
+    predict : bool
+        Use ``model.predict`` (in batches of 32, for the held-out sets of the trained models) instead of
+        calling the model on the whole batch at once. Both modes are kept: batches of another size
+        can change the last digits of the outputs, and so the measured values.
 
     Returns
     -------
     dict of numpy.ndarray
     """
-    outputs = model(inputs)
+    outputs = model.predict(inputs, verbose=0) if predict else model(inputs)
     if not isinstance(outputs, dict):
         outputs = dict(zip(model.output_names, outputs if isinstance(outputs, (list, tuple)) else [outputs]))
     return {name: np.asarray(values) for name, values in outputs.items()}
@@ -146,22 +150,31 @@ def ticket_rules(model, reference):
         'GlobalAveragePooling1D on each text, activation="relu" on both hidden Dense layers'))
 
 
-def new_and_test_posts():
-    """Return ``posts_test`` and the hidden test's new posts, as ``(inputs, targets)`` lists of two."""
+def new_and_test_sets(generator):
+    """Return the notebook's test set and the hidden test's new set, as ``(inputs, targets)`` lists of two.
+
+    Parameters
+    ----------
+    generator : str
+        The name of the generator in ``course_utils.synthetic``, e.g. ``"make_author_posts"``; the notebook's
+        test set is its 1,000 examples of seed 1, the hidden test's new set those of seed 2.
+    """
     from course_utils import synthetic
 
-    post_sets = [synthetic.make_author_posts(1000, seed=1), synthetic.make_author_posts(1000, seed=2)]
-    return [posts.inputs for posts in post_sets], [posts.targets for posts in post_sets]
+    data_sets = [getattr(synthetic, generator)(1000, seed=seed) for seed in (1, 2)]
+    return [data_set.inputs for data_set in data_sets], [data_set.targets for data_set in data_sets]
+
+
+#: ``posts_test`` and the hidden test's new posts.
+new_and_test_posts = functools.partial(new_and_test_sets, "make_author_posts")
 
 
 def profile_scores(model, inputs, targets):
     """Return the age MAE, the income accuracy and the gender accuracy of a profile model on one set of posts."""
-    predictions = model.predict(inputs, verbose=0)
-    if not isinstance(predictions, dict):
-        predictions = dict(zip(model.output_names, predictions))
-    age_mae = np.mean(np.abs(np.asarray(predictions["age"]).reshape(-1) - targets["age"]))
-    income_accuracy = np.mean(np.asarray(predictions["income"]).argmax(axis=1) == targets["income"])
-    gender_accuracy = np.mean((np.asarray(predictions["gender"]).reshape(-1) > 0.5) == (targets["gender"] > 0.5))
+    predictions = outputs_by_name(model, inputs, predict=True)
+    age_mae = np.mean(np.abs(predictions["age"].reshape(-1) - targets["age"]))
+    income_accuracy = np.mean(predictions["income"].argmax(axis=1) == targets["income"])
+    gender_accuracy = np.mean((predictions["gender"].reshape(-1) > 0.5) == (targets["gender"] > 0.5))
     return float(age_mae), float(income_accuracy), float(gender_accuracy)
 
 
@@ -197,21 +210,15 @@ def profile_rules(model, reference):
     return None
 
 
-def new_and_test_tickets():
-    """Return ``tickets_test`` and the hidden test's new tickets, as ``(inputs, targets)`` lists of two."""
-    from course_utils import synthetic
-
-    ticket_sets = [synthetic.make_support_tickets(1000, seed=1), synthetic.make_support_tickets(1000, seed=2)]
-    return [tickets.inputs for tickets in ticket_sets], [tickets.targets for tickets in ticket_sets]
+#: ``tickets_test`` and the hidden test's new tickets.
+new_and_test_tickets = functools.partial(new_and_test_sets, "make_support_tickets")
 
 
 def ticket_scores(model, inputs, targets):
     """Return the department accuracy and priority MAE of a ticket model on one set of tickets."""
-    predictions = model.predict(inputs, verbose=0)
-    if not isinstance(predictions, dict):
-        predictions = dict(zip(model.output_names, predictions))
-    accuracy = np.mean(np.asarray(predictions["department"]).argmax(axis=1) == targets["department"])
-    mae = np.mean(np.abs(np.asarray(predictions["priority"]).reshape(-1) - targets["priority"]))
+    predictions = outputs_by_name(model, inputs, predict=True)
+    accuracy = np.mean(predictions["department"].argmax(axis=1) == targets["department"])
+    mae = np.mean(np.abs(predictions["priority"].reshape(-1) - targets["priority"]))
     return float(accuracy), float(mae)
 
 

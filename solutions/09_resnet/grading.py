@@ -1,9 +1,12 @@
 """Trusted checks of chapter 9: gradient norms, residual and bottleneck blocks, a small ResNet for Fashion-MNIST
 on two budgets, and ImageNet ResNets."""
 
+import functools
+
 import numpy as np
 
-from grader.specs import FunctionCheck, ModelCheck
+from grader.checks import FunctionCheck, ModelCheck
+from grader.checks.library import fashion_test_images, gated, parameter_budget
 
 
 def gradient_inputs(rng):
@@ -166,8 +169,9 @@ def small_resnet_rules(model, reference):
     additions = sum(type(layer).__name__ == "Add" for layer in model.layers)
     if additions < 3:
         return f"the model has {additions} Add layers, expected at least 3 residual blocks"
-    if model.count_params() > PARAMETER_BUDGET:
-        return f"the model has {model.count_params():,} parameters, above the budget of {PARAMETER_BUDGET:,}"
+    problem = parameter_budget(model, max_parameters=PARAMETER_BUDGET)
+    if problem:
+        return problem
     macs = conv_macs(model)
     if macs > MAC_BUDGET:
         return (f"the model's convolutions perform {macs:,} multiply-adds per photo, above the budget of "
@@ -175,19 +179,11 @@ def small_resnet_rules(model, reference):
     return None
 
 
-def fashion_held_out():
-    """Return the second half of the Fashion-MNIST test set as ``(x, y)``, photos ``(28, 28, 1)`` in [0, 1].
-
-    The notebook trains on the first 6,000 training photos, validates on the next 1,000 and tests on
-    the first 2,000 test photos, so these 5,000 are never seen by it. On a machine without
-    Fashion-MNIST the loader falls back to digits, and so does the notebook: the measurement is then
-    of digits.
-    """
-    from course_utils import data
-
-    fashion = data.load_fashion_mnist(verbose=False)
-    half = len(fashion.x_test) // 2
-    return fashion.x_test[half:, :, :, None].astype("float32") / 255.0, fashion.y_test[half:]
+#: The second half of the Fashion-MNIST test set as ``(x, y)``, photos ``(28, 28, 1)`` in [0, 1]. The notebook
+#: trains on the first 6,000 training photos, validates on the next 1,000 and tests on the first 2,000 test
+#: photos, so these 5,000 are never seen by it. On a machine without Fashion-MNIST the loader falls back to
+#: digits, and so does the notebook: the measurement is then of digits.
+fashion_held_out = functools.partial(fashion_test_images, "second half", layout="channels")
 
 
 #: The budgets of exercise 4: parameters (``count_params()``) and multiply-adds of the Conv2D layers per photo.
@@ -272,20 +268,20 @@ BOTTLENECK_CALL = ("keras.Model((block_input := keras.Input((9, 9, 32))), bottle
 
 # Exercise 4 exports the model its test trained; the verifier's file has no loss, so the export
 # refuses another loss than the tests accept.
-SMALL_RESNET_CALL = (
-    'small_resnet if (small_resnet.loss in ("sparse_categorical_crossentropy", keras.losses.sparse_categorical_crossentropy) '
-    'or isinstance(small_resnet.loss, keras.losses.SparseCategoricalCrossentropy)) '
-    'else (_ for _ in ()).throw(ValueError("the model must be compiled with the sparse_categorical_crossentropy loss"))')
+SMALL_RESNET_CALL = gated(
+    "small_resnet",
+    'small_resnet.loss in ("sparse_categorical_crossentropy", keras.losses.sparse_categorical_crossentropy) '
+    'or isinstance(small_resnet.loss, keras.losses.SparseCategoricalCrossentropy)',
+    "the model must be compiled with the sparse_categorical_crossentropy loss")
 
 # Exercise 5 exports a two-stage ResNet of bottleneck blocks (small enough to save); the plain-block
 # path is checked in the export itself with the hidden test's [1, 1] network (314,954 trainable
 # parameters), and the verifier compares the exported network with the solution's layer by layer.
-RESNET_CALL = (
-    'build_resnet([1, 2], bottleneck=True, input_shape=(32, 32, 1), num_classes=5) '
-    'if sum(map(lambda weight: int(np.prod(weight.shape)), build_resnet([1, 1], input_shape=(64, 64, 3), '
-    'num_classes=10).trainable_weights)) == 314_954 '
-    'else (_ for _ in ()).throw(ValueError("build_resnet([1, 1], input_shape=(64, 64, 3), num_classes=10) '
-    'should have 314,954 trainable parameters"))')
+RESNET_CALL = gated(
+    "build_resnet([1, 2], bottleneck=True, input_shape=(32, 32, 1), num_classes=5)",
+    "sum(map(lambda weight: int(np.prod(weight.shape)), build_resnet([1, 1], input_shape=(64, 64, 3), "
+    "num_classes=10).trainable_weights)) == 314_954",
+    "build_resnet([1, 1], input_shape=(64, 64, 3), num_classes=10) should have 314,954 trainable parameters")
 
 CHECKS = [
     FunctionCheck("ex1_test", calls=GRADIENT_CALLS, inputs=gradient_inputs, rtol=1e-3, atol=1e-9),

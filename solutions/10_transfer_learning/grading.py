@@ -1,11 +1,11 @@
-"""Trusted checks of chapter 10 (see grader/specs.py): parameter counts after freezing, a frozen base on raw pixels,
+"""Trusted checks of chapter 10 (see grader/checks/): parameter counts after freezing, a frozen base on raw pixels,
 a fine-tuning recipe without its bugs, unfreezing the top layers, and transfer with 20 labels per class."""
 
 import functools
 
 import numpy as np
 
-from grader.specs import FunctionCheck, ModelCheck
+from grader.checks import FunctionCheck, ModelCheck
 
 #: The layer names of the course's pretrained base (``pretrained.load_base_model()``), in order.
 BASE_LAYERS = ["image", "block1_conv", "block1_bn", "block1_relu", "block2_conv", "block2_bn", "block2_relu",

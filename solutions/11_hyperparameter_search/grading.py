@@ -1,12 +1,12 @@
-"""Trusted checks of chapter 11 (see grader/specs.py): the cost of a grid search, whether a winner's lead is real,
+"""Trusted checks of chapter 11 (see grader/checks/): the cost of a grid search, whether a winner's lead is real,
 the schedule of successive halving, a search without a preprocessing leak, and a search's winner on Fashion-MNIST."""
 
 import functools
 
 import numpy as np
 
-from grader.checklib import compare_results, same_layers
-from grader.specs import FunctionCheck, ModelCheck
+from grader.checks import FunctionCheck, ModelCheck
+from grader.checks.library import compare_results, fashion_test_images, same_layers
 
 #: Exercise 1: the calls (a fixed one first), and how the messages name them. ``sizes`` holds three grid sizes and a number of folds.
 COUNT_CALLS = [
@@ -183,21 +183,12 @@ def same_architecture(model, reference):
     return problem and f"{problem} (the estimator must use build_model)"
 
 
-@functools.lru_cache(maxsize=1)
-def fashion_test_set():
-    """Return the 10,000 Fashion-MNIST test photos as the notebook prepares them, and their labels.
-
-    The notebook trains on the first 3,000 training photos only; it measures on the first 1,000 test
-    photos, which are part of these. Each photo is shrunk to 14x14 by averaging 2x2 blocks, flattened
-    to 196 features and scaled to [0, 1]. Where the real data cannot be had offline, the loader falls
-    back to digits (it says so), and the threshold, calibrated on Fashion-MNIST, does not apply.
-    """
-    from course_utils import data
-
-    split = data.load_fashion_mnist(verbose=False)
-    count = len(split.x_test)
-    small = split.x_test.reshape(count, 14, 2, 14, 2).mean(axis=(2, 4))
-    return (small.reshape(count, -1) / 255.0).astype("float32"), split.y_test
+#: The 10,000 Fashion-MNIST test photos as the notebook prepares them, and their labels. The notebook trains on
+#: the first 3,000 training photos only; it measures on the first 1,000 test photos, which are part of these.
+#: Each photo is shrunk to 14x14 by averaging 2x2 blocks, flattened to 196 features and scaled to [0, 1].
+#: Where the real data cannot be had offline, the loader falls back to digits (it says so), and the threshold,
+#: calibrated on Fashion-MNIST, does not apply.
+fashion_test_set = functools.partial(fashion_test_images, "all", pool=2, layout="flat")
 
 
 CHECKS = [

@@ -1,4 +1,4 @@
-"""Trusted checks of chapter 12 (see grader/specs.py): a balanced cut of a model, a forward pass split over two
+"""Trusted checks of chapter 12 (see grader/checks/): a balanced cut of a model, a forward pass split over two
 devices, the epoch plan of a strategy, a debugged distributed training function, and a mixed-precision
 classifier trained on two replicas of real Fashion-MNIST."""
 
@@ -6,8 +6,8 @@ import functools
 
 import numpy as np
 
-from grader.checklib import compare_results
-from grader.specs import FunctionCheck, ModelCheck
+from grader.checks import FunctionCheck, ModelCheck
+from grader.checks.library import compare_results, fashion_test_images
 
 # An expression that makes a MirroredStrategy on the first `{count}` logical CPUs, as the tests do.
 CPU_STRATEGY = ("tf.distribute.MirroredStrategy(cpu_devices[:{count}], "
@@ -158,20 +158,11 @@ def mixed_rules(model, reference):
     return None
 
 
-@functools.lru_cache(maxsize=1)
-def fashion_held_out():
-    """Return the second half of the Fashion-MNIST test set, flattened to 784 values in [0, 1], and its labels.
-
-    The notebook trains on the first 8,000 training photos and measures on the first 2,000 test
-    photos, so these 5,000 are never seen by it. On a machine without Fashion-MNIST the loader falls
-    back to digits, and so does the notebook: the measurement is then of digits.
-    """
-    from course_utils import data
-
-    fashion = data.load_fashion_mnist(verbose=False)
-    half = len(fashion.x_test) // 2
-    images = fashion.x_test[half:]
-    return images.reshape(len(images), -1).astype("float32") / 255.0, fashion.y_test[half:]
+#: The second half of the Fashion-MNIST test set, flattened to 784 values in [0, 1], and its labels. The notebook
+#: trains on the first 8,000 training photos and measures on the first 2,000 test photos, so these 5,000 are
+#: never seen by it. On a machine without Fashion-MNIST the loader falls back to digits, and so does the
+#: notebook: the measurement is then of digits.
+fashion_held_out = functools.partial(fashion_test_images, "second half", layout="flat")
 
 
 CHECKS = [

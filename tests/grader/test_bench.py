@@ -57,3 +57,15 @@ def test_an_unknown_chapter_is_refused_before_anything_runs(tmp_path, capsys):
     assert status == 2
     assert "no chapter 99_nothing in" in capsys.readouterr().err
     assert not (tmp_path / "out.md").exists()
+
+
+def test_the_class_hands_in_the_chapter_that_takes_longest_to_grade():
+    rows = [bench.ThroughputRow(1, 4, 240.0, 40.0), bench.ThroughputRow(2, 4, 140.0, 40.0)]
+    chapters = [bench.ChapterRow("04_keras_models", 50.0, 50.0, None, 6, 15, 15),
+                bench.ChapterRow("05_regularization", 60.0, 100.0, None, 7, 15, 15)]
+    lines = bench.projection_lines(rows, "04_keras_models", 40.0, chapters)
+    # 2 workers grade 2.4 chapter-4 submissions a minute; chapter 5 takes twice as long: 1.2 a minute.
+    assert lines[0].startswith(f"- projected, not measured: 500 submissions of 05_regularization on 1 machine(s) like "
+                               f"this one with 2 worker(s) each: {500 / 1.2 + 1:.0f} minutes (from the rate measured "
+                               "on 04_keras_models times 0.50")
+    assert f"on 8 machine(s) like this one with 2 worker(s) each: {500 / 9.6 + 1:.0f} minutes" in lines[1]
