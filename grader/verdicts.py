@@ -11,14 +11,19 @@ gradebook and in the executed notebook that feedback is made from.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from . import gradebook, notebooks
-from .checks import ChapterSpec
+from .checks import ChapterSpec, ModelCheck
+from .checks.export_cell import EXPORT_FOLDER
+from .checks.export_files import REPORT_FILE
 from .reference import References, take_exports
 from .sandbox import Sandbox, TrustedProcess
 
@@ -27,6 +32,29 @@ CHECK_FAILED = "GraderCheckFailed"
 
 #: Seconds the verifier may take for one submission, once its exports are ready.
 VERIFY_TIMEOUT = 600
+
+#: How often, in seconds, the grader looks whether the kernel has exported a model yet.
+WATCH_SECONDS = 0.5
+
+#: The largest ``report.json`` of a kernel that the grader reads while it runs.
+MAX_REPORT_BYTES = 1024**2
+
+
+def exported_any(report: Path, grade_ids: set[str]) -> bool:
+    """Return whether a running kernel's ``report.json`` says that one of ``grade_ids`` was exported.
+
+    The file is the student's: only a regular file of a sensible size is read, and anything odd
+    counts as no. The answer only decides when the verifier loads Keras, never a verdict.
+    """
+    try:
+        status = os.lstat(report)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_REPORT_BYTES:
+            return False
+        with open(report, "rb") as handle:
+            recorded = json.loads(handle.read(MAX_REPORT_BYTES))
+    except (OSError, ValueError):
+        return False
+    return isinstance(recorded, dict) and any(recorded.get(grade_id) == "exported" for grade_id in grade_ids)
 
 
 @dataclass
@@ -67,11 +95,34 @@ class Verification:
             [sandbox.python, "-m", "grader.checks.verifier", "--wait", str(source), str(self.exports.resolve()),
              str(reference)],
             readable=[source, self.exports, reference], work_dir=sandbox.folder / "verifier")
+        # Keras takes seconds to load: the verifier loads it while the notebook runs, as soon as the
+        # kernel has exported a model, and not at all for a submission that exports none.
+        models = {check.grade_id for check in self.spec.checks if isinstance(check, ModelCheck)}
+        self._stop = threading.Event()
+        self._watcher = None
+        if models:
+            report = sandbox.scratch_dir / EXPORT_FOLDER / REPORT_FILE
+            self._watcher = threading.Thread(target=self._watch, args=(report, models), daemon=True)
+            self._watcher.start()
+
+    def _watch(self, report: Path, models: set[str]) -> None:
+        """Tell the verifier to load Keras once the kernel has exported one of ``models``."""
+        while not self._stop.wait(WATCH_SECONDS):
+            if exported_any(report, models):
+                self.process.send("warm")
+                return
+
+    def _stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._stop.set()
+            self._watcher.join()
+            self._watcher = None
 
     def finish(self) -> list[Verdict]:
         """Collect the exports of the kernel that just ran and return the verifier's verdicts."""
         if self.process is None:
             return []
+        self._stop_watching()
         take_exports(self.sandbox, self.exports)
         completed = self.process.finish("go", VERIFY_TIMEOUT)
         self.process = None
@@ -96,6 +147,7 @@ class Verification:
     def cancel(self) -> None:
         """Stop the verifier without a verdict (the submission could not be run)."""
         if self.process is not None:
+            self._stop_watching()
             self.process.abandon()
             self.process = None
 

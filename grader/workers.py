@@ -178,10 +178,16 @@ def worker_context(task: dict) -> GradingContext:
         _COURSE.close()
         _COURSE = None
     if _COURSE is None:
-        _COURSE = WorkerCourse(key)
+        course = WorkerCourse(key)
+        try:
+            context = course.open(task)
+        except BaseException:
+            course.close()  # A course that could not be opened is not kept for the next task.
+            raise
+        _COURSE = course
         # Spawned workers end without running atexit handlers; multiprocessing's finalizers do run.
-        multiprocessing.util.Finalize(_COURSE, _COURSE.close, exitpriority=10)
-        return _COURSE.open(task)
+        multiprocessing.util.Finalize(course, course.close, exitpriority=10)
+        return context
     if assignment not in _COURSE.digests:
         _COURSE.add_assignment(task)
     return _COURSE.context

@@ -6,9 +6,11 @@ plus ``"measured"`` for model checks that evaluate the model on held-out data. T
 the sandbox (:mod:`grader.sandbox`), so even a ``.keras`` file crafted to crash TensorFlow only ends
 this process (and the checks it was scoring fail).
 
-Started with ``--wait``, it loads the chapter's checks (and TensorFlow, when a check needs it) first
-and then waits for one line on standard input before it reads the exports: the grader starts it
-while the student's notebook is still running, so that this start-up costs no time of its own.
+Started with ``--wait``, it loads the chapter's checks first and then waits on standard input before
+it reads the exports: the grader starts it while the student's notebook is still running, so that
+this start-up costs no time of its own. The line ``warm`` (sent once the kernel has exported a
+model) has it load Keras in the meantime; ``go`` (sent when the notebook has run) starts the
+verification. A submission that exports no model never pays for loading Keras.
 """
 
 from __future__ import annotations
@@ -73,8 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no {arguments[0]}/grading.py", file=sys.stderr)
         return 2
     if wait:
-        warm_up(spec)
-        if sys.stdin.readline().strip() != "go":
+        for line in sys.stdin:
+            if line.strip() == "warm":
+                warm_up(spec)
+            elif line.strip() == "go":
+                break
+        else:
             print("the grader did not ask for a verdict", file=sys.stderr)
             return 2
     print(json.dumps(verify(spec, Path(arguments[1]), Path(arguments[2]))))

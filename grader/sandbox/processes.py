@@ -135,6 +135,14 @@ class TrustedProcess:
         self.child = child
         self.group = group
 
+    def send(self, line: str) -> None:
+        """Send one line without waiting (a process that has ended is not an error: :meth:`finish` reports it)."""
+        try:
+            self.child.stdin.write(line + "\n")
+            self.child.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+
     def finish(self, line: str | None, timeout: float) -> subprocess.CompletedProcess:
         """Send ``line`` (if any) and wait at most ``timeout`` seconds for the process to end.
 
