@@ -87,13 +87,8 @@ def test_prepare_writes_a_kernel_that_starts_through_the_launcher(tmp_path):
 
 
 def run_probe(tmp_path, code, timeout=60):
-    folder, _, _ = sandbox.prepare(tmp_path / "private")
-    try:
-        policy = sandbox.load_policy(folder)
-        return sandbox.run_trusted(policy, [policy.python, "-c", code], readable=[], work_dir=tmp_path / "work",
-                                   timeout=timeout)
-    finally:
-        sandbox.cleanup(folder)
+    """Run ``code`` sandboxed like a kernel, under the default limits."""
+    return run_with_limits(tmp_path, code, None, timeout)
 
 
 def test_sandboxed_process_has_no_network_and_cannot_see_the_course(tmp_path, isolated, repo):
