@@ -74,7 +74,7 @@ def same_layers_any_order(model, reference, what, hint):
     """Require the reference's layers, in any order, by class, output shape, parameters and activation.
 
     The branches of a functional model may be built in any order, so the layers are compared as a
-    multiset of :func:`grader.checklib.layer_rows` rows (nested models replaced by their layers).
+    multiset of :func:`grader.checks.library.layer_rows` rows (nested models replaced by their layers).
 
     Parameters
     ----------

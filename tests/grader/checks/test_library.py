@@ -1,4 +1,4 @@
-"""The helpers of grader.checklib that chapters' grading.py files share."""
+"""The helpers of grader.checks.library that chapters' grading.py files share."""
 
 import functools
 
