@@ -65,13 +65,9 @@ class GradingContext:
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, root: Path, source: Path, submitted: Path, options: GradingOptions, seed: int,
-             references: dict[str, Path] | None = None) -> Iterator["GradingContext"]:
-        """Set up grading into ``root`` for the duration of the block, and clean up after it.
-
-        ``references`` gives reference exports already computed with ``seed``, by assignment (a
-        parallel worker gets them from the coordinator).
-        """
+    def open(cls, root: Path, source: Path, submitted: Path, options: GradingOptions,
+             seed: int) -> Iterator["GradingContext"]:
+        """Set up grading into ``root`` for the duration of the block, and clean up after it."""
         # Whatever an interrupted run left in .sandbox/ is stale: the caller holds the folder alone.
         for stale in sorted((root / ".sandbox").glob("grader-*")):
             cleanup(stale)
@@ -83,10 +79,7 @@ class GradingContext:
                 warnings.filterwarnings("ignore", module="nbgrader")
                 warnings.filterwarnings("ignore", message=".*not in session.*")
                 warnings.filterwarnings("ignore", category=nbformat.validator.MissingIDFieldWarning)
-                context = cls(root, source, submitted, options, seed, sandbox)
-                for assignment, folder in (references or {}).items():
-                    context.references.use(assignment, source / assignment, folder)
-                yield context
+                yield cls(root, source, submitted, options, seed, sandbox)
         finally:
             sandbox.close()
 

@@ -112,7 +112,7 @@ def _grade_tasks(context: GradingContext, pairs: list[tuple[str, str]],
     options = context.options
     results: dict[tuple[str, str], SubmissionResult] = {}
     sandboxes = {context.sandbox.mode.description}
-    merging = [0.0]
+    merging = 0.0
     tasks = []
     for student, assignment in pairs:
         if assignment not in context.known:
@@ -133,6 +133,7 @@ def _grade_tasks(context: GradingContext, pairs: list[tuple[str, str]],
         results[student, assignment] = result
 
     def on_done(task: dict, outcome: dict | None, error: str) -> None:
+        nonlocal merging
         key = (task["student"], task["assignment"])
         if outcome is None:
             results[key] = SubmissionResult(*key, "error", message=error)
@@ -144,8 +145,8 @@ def _grade_tasks(context: GradingContext, pairs: list[tuple[str, str]],
             workers.install_outcome(context.root, task, outcome, context.db_url)
             if options.feedback:
                 write_feedback(context, result)
-        merging[0] += time.perf_counter() - started
+        merging += time.perf_counter() - started
         results[key] = result
 
     workers.run_tasks(tasks, executor, options.progress, on_done)
-    return [results[pair] for pair in pairs], sandboxes, merging[0]
+    return [results[pair] for pair in pairs], sandboxes, merging

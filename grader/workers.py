@@ -119,23 +119,18 @@ class WorkerCourse:
         self.context: GradingContext | None = None
 
     def open(self, task: dict) -> GradingContext:
-        """Open the grading context on the first task (with the task's reference exports)."""
-        write_tree(self.folder / "source" / task["assignment"], task["source"])
-        references = None
-        if task["reference"] is not None:
-            write_tree(self.folder / "reference" / task["assignment"], task["reference"])
-            references = {task["assignment"]: self.folder / "reference" / task["assignment"]}
+        """Open the grading context on the first task and give it the task's assignment."""
         options = GradingOptions(timeout=task["timeout"], feedback=False, progress=False,
                                  limits=Limits(**task["limits"]), seed=task["seed"])
-        (self.folder / "submitted").mkdir(exist_ok=True)
+        for folder in ("source", "submitted"):
+            (self.folder / folder).mkdir(exist_ok=True)
         self.context = self._stack.enter_context(GradingContext.open(
-            self.folder / "grading", self.folder / "source", self.folder / "submitted", options, task["seed"],
-            references))
-        self.digests[task["assignment"]] = task_digest(task)
+            self.folder / "grading", self.folder / "source", self.folder / "submitted", options, task["seed"]))
+        self.add_assignment(task)
         return self.context
 
     def add_assignment(self, task: dict) -> None:
-        """Give the open context another assignment of the same run (its source and reference exports)."""
+        """Give the open context an assignment of this run: its source and the session's reference exports."""
         assignment = task["assignment"]
         write_tree(self.folder / "source" / assignment, task["source"])
         self.context.known.add(assignment)

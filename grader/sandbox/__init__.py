@@ -42,6 +42,7 @@ close it), :class:`Limits` and :func:`take_stop_reason`. Inside the package:
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
@@ -91,9 +92,9 @@ class Sandbox:
         kernels, connection_file, described = prepare(folder, limits, mode)
         return cls(Path(folder).resolve(), kernels, connection_file, described)
 
-    @property
+    @functools.cached_property
     def policy(self) -> Policy:
-        """What the sandboxed processes of this grading process may do."""
+        """What the sandboxed processes of this grading process may do (read once from its folder)."""
         return load_policy(self.folder)
 
     @property
