@@ -1,20 +1,22 @@
-"""The ``tfcourse`` command: build the release, check a notebook, grade a class, format notebooks."""
+"""The ``tfcourse`` command: build the release, check a notebook, show progress, grade a class, format notebooks."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import signal
 import sys
 import tempfile
 from pathlib import Path
 
 from . import build as build_module
-from . import notebooks
+from . import notebooks, progress
 from .options import GradingOptions
 from .paths import RELEASE_DIRNAME, SOURCE_DIRNAME, course_root
 from .results import format_summary, format_table
 from .sandbox import Limits
-from .selfcheck import CheckError, check
+from .selfcheck import CheckError, check, record_progress, result_data
 from .session import grade
 from .workspace import WorkspaceBusyError
 
@@ -46,20 +48,55 @@ def cmd_build(args) -> int:
     return 0
 
 
+def _check_error(message: str, as_json: bool) -> int:
+    """Report a check that could not be done, as ``tfcourse check`` does (JSON on stdout with ``--json``)."""
+    if as_json:
+        print(json.dumps({"status": "error", "message": message, "notebook": "", "exercises": []}))
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
 def cmd_check(args) -> int:
-    """Execute a learner's notebook with the hidden tests and print the score per exercise."""
+    """Execute a learner's notebook with the hidden tests, print the score per exercise and record the progress.
+
+    With ``--json`` the outcome is one line of JSON on standard output (see
+    :func:`grader.selfcheck.result_data`), which the notebooks' score cell reads; anything else
+    the grading prints goes to standard error.
+    """
     try:
-        result = check(Path(args.notebook), _source(args), timeout=args.timeout)
+        # With --json, standard output carries the JSON line only.
+        with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+            result = check(Path(args.notebook), _source(args), timeout=args.timeout)
     except CheckError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _check_error(str(error), args.json)
     if result.status != "graded":
-        print(f"error: {result.message}", file=sys.stderr)
-        return 2
+        return _check_error(result.message, args.json)
+    problems = record_progress(Path(args.notebook), result)
+    if args.json:
+        print(json.dumps(result_data(Path(args.notebook), result, problems)))
+        return 0
     print(format_table(result.exercises, title=f"Chapter {result.assignment}: {args.notebook}"))
     for note in result.notes:
         print(f"Note from the grader: {note}")
     print(f"\nChecked in {result.seconds:.0f} s by executing the notebook with the hidden tests.")
+    for problem in problems:
+        print(f"Progress: {problem}.")
+    return 0
+
+
+def cmd_progress(args) -> int:
+    """Print the learner's progress: every chapter of the course folder, its last score and when it was checked."""
+    course_dir = Path(args.course_dir) if args.course_dir else course_root(Path.cwd()) / RELEASE_DIRNAME
+    if not course_dir.is_dir():
+        print(f"error: {course_dir} is not a folder: pass your course folder, e.g. 'tfcourse progress course'",
+              file=sys.stderr)
+        return 2
+    found = progress.read(course_dir)
+    if found.problem:
+        print(f"warning: {found.problem}; the next 'tfcourse check' replaces it (keeping a copy)", file=sys.stderr)
+    print(f"Progress in {course_dir}:")
+    print(progress.format_progress(course_dir, found))
     return 0
 
 
@@ -79,6 +116,11 @@ def cmd_grade(args) -> int:
     errors = sum(r.status != "graded" for r in run.results)
     print(f"\nGraded {len(run.results) - errors} of {len(run.results)} submission(s); gradebook {run.gradebook}; "
           f"grades {run.grades_csv}; feedback {run.feedback}/")
+    if run.class_report is None:
+        # The grades are safe on disk: say plainly that only the report is missing.
+        print(f"warning: {run.class_report_error}; the grades above are saved.", file=sys.stderr)
+    else:
+        print(f"Class report: {run.class_report.as_uri()}")
     return 1 if errors else 0
 
 
@@ -156,7 +198,14 @@ def make_parser() -> argparse.ArgumentParser:
     sub.add_argument("notebook", help="your notebook, e.g. course/01_tensors/01_tensors.ipynb")
     add_source(sub)
     sub.add_argument("--timeout", type=int, help="seconds allowed per cell (default 300)")
+    sub.add_argument("--json", action="store_true",
+                     help="print the outcome as one line of JSON (for the notebooks' score cell)")
     sub.set_defaults(handler=cmd_check)
+
+    sub = commands.add_parser("progress", help="show your score and the date of your last check, chapter by chapter")
+    sub.add_argument("course_dir", nargs="?", metavar="COURSE_DIR",
+                     help="your course folder, holding the chapter folders (default: course/ of this course)")
+    sub.set_defaults(handler=cmd_progress)
 
     sub = commands.add_parser("grade", help="autograde a folder of submissions")
     sub.add_argument("submitted", help="submissions laid out as <student>/<chapter>/<notebook>.ipynb")

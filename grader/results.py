@@ -102,6 +102,17 @@ class GradingRun:
     reference_usage: dict[str, dict] = field(default_factory=dict)
     #: Seconds the session spent on the outcomes of parallel workers: merging scores, writing feedback.
     session_seconds: float = 0.0
+    #: Wall-clock seconds of the whole run, from taking the grading folder until the CSV is written and the
+    #: sandbox stopped (0: not measured).
+    seconds: float = 0.0
+    #: Local worker processes that graded the submissions (1: one after the other in the grading process).
+    workers: int = 1
+    #: The address of the Dask scheduler whose workers graded the submissions, or '' for local grading.
+    scheduler: str = ""
+    #: The instructor's class report (:mod:`grader.class_report`), or None when it could not be written.
+    class_report: Path | None = None
+    #: Why the class report could not be written, or '' when it was.
+    class_report_error: str = ""
 
 
 def failure_message(cell, timeout: int | None = None) -> str:

@@ -8,9 +8,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import notebooks
+from . import notebooks, progress
 from .options import GradingOptions
-from .results import SubmissionResult
+from .results import SubmissionResult, format_table
 from .session import grade
 
 #: The student id a self-learner's notebook is graded under.
@@ -99,3 +99,51 @@ def check(notebook: Path, source: Path, timeout: int | None = None) -> Submissio
                                  reference_cache=cache_dir() / "reference")
         run = grade(submitted, Path(scratch) / "grading", source, options)
     return run.results[0]
+
+
+def record_progress(notebook: Path, result: SubmissionResult) -> list[str]:
+    """Record a graded check in the progress file of the notebook's course folder (see :mod:`grader.progress`).
+
+    Returns
+    -------
+    list of str
+        What went wrong recording it (empty when it was recorded).
+    """
+    return progress.record(progress.course_dir_of(notebook), result.assignment, result.score, result.max_score)
+
+
+def result_data(notebook: Path, result: SubmissionResult, problems: list[str] | None = None) -> dict:
+    """Return a check's outcome as JSON-ready data, for ``tfcourse check --json`` and the notebook's score cell.
+
+    Parameters
+    ----------
+    notebook : Path
+        The notebook that was checked.
+    result : SubmissionResult
+        Its result.
+    problems : list of str, optional
+        Problems met recording the progress (see :func:`record_progress`).
+
+    Returns
+    -------
+    dict
+        ``status`` (``"graded"`` or ``"error"``), ``message``, ``notebook``, ``chapter``, ``score``,
+        ``max_score``, ``seconds``, ``exercises`` (``grade_id``, ``score``, ``max_score``, ``passed``,
+        ``message`` each), ``notes``, ``table`` (the plain-text table of ``tfcourse check``) and
+        ``progress_problems``.
+    """
+    return {
+        "status": result.status,
+        "message": result.message,
+        "notebook": str(notebook),
+        "chapter": result.assignment,
+        "score": result.score,
+        "max_score": result.max_score,
+        "seconds": round(result.seconds, 1),
+        "exercises": [{"grade_id": e.grade_id, "score": e.score, "max_score": e.max_score, "passed": e.passed,
+                       "message": e.message} for e in result.exercises],
+        "notes": list(result.notes),
+        "table": format_table(result.exercises, title=f"Chapter {result.assignment}: {notebook}")
+        if result.status == "graded" else "",
+        "progress_problems": list(problems or []),
+    }

@@ -4,7 +4,8 @@ This is the orchestrator, and the entry point of ``tfcourse grade``: :func:`grad
 folder's lock (:mod:`grader.workspace`), finds the submissions, opens the grading context (sandbox,
 nbgrader, trusted checks: :mod:`grader.context`) and grades each submission with the one-submission
 pipeline (:mod:`grader.submission`), in this process or on workers (:mod:`grader.workers`). Then it
-registers the students who could not be graded and exports the CSV (:mod:`grader.gradebook`).
+registers the students who could not be graded, exports the CSV (:mod:`grader.gradebook`) and writes
+the instructor's class report beside it (:mod:`grader.class_report`).
 
 A submission that cannot be graded (a missing or damaged notebook, an nbgrader failure) gets a
 result with status ``"error"`` and a clear message; the other submissions are still graded.
@@ -13,6 +14,7 @@ result with status ``"error"`` and a clear message; the other submissions are st
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 import time
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import gradebook, workers, workspace
+from . import class_report, gradebook, workers, workspace
 from .context import GradingContext
 from .options import GradingOptions
 from .results import GradingRun, SubmissionResult
@@ -40,15 +42,17 @@ def discover(submitted: Path) -> list[tuple[str, str]]:
 
 
 def grade(submitted: Path, root: Path, source: Path, options: GradingOptions | None = None) -> GradingRun:
-    """Autograde every submission under ``submitted`` and write the gradebook, CSV and feedback.
+    """Autograde every submission under ``submitted`` and write the gradebook, CSV, feedback and class report.
 
     Parameters
     ----------
     submitted : Path
         Submissions laid out as ``<student>/<assignment>/<notebook>.ipynb``.
     root : Path
-        The grading folder: receives ``gradebook.db``, ``autograded/``, ``feedback/`` and
-        ``grades.csv``. Grading again into the same folder updates it.
+        The grading folder: receives ``gradebook.db``, ``autograded/``, ``feedback/``,
+        ``grades.csv`` and ``class_report.html`` (about this run's submissions only). Grading again
+        into the same folder updates it. A class report that cannot be written is no error: see
+        :attr:`GradingRun.class_report_error`.
     source : Path
         The source (solution) notebooks with the hidden tests, and each chapter's ``grading.py``.
     options : GradingOptions, optional
@@ -65,6 +69,7 @@ def grade(submitted: Path, root: Path, source: Path, options: GradingOptions | N
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     root, source, submitted = Path(root).resolve(), Path(source).resolve(), Path(submitted)
     with workspace.exclusive(root):
+        started = time.perf_counter()
         # Find the submissions first: a missing folder must fail before any sandbox files are made.
         pairs = discover(submitted)
         seed = secrets.randbelow(2**31) if options.seed is None else int(options.seed)
@@ -78,9 +83,40 @@ def grade(submitted: Path, root: Path, source: Path, options: GradingOptions | N
             grades_csv = root / "grades.csv"
             gradebook.export_csv(context.db_url, grades_csv)
             usage = dict(context.references.usage)
-            described = context.sandbox.mode.description if len(sandboxes) <= 1 else "; ".join(sorted(sandboxes))
-    return GradingRun(results, root / "gradebook.db", grades_csv, root / "feedback", described, seed, usage,
-                      session_seconds)
+            described = describe_sandboxes(sandboxes)
+        run = GradingRun(results, root / "gradebook.db", grades_csv, root / "feedback", described, seed, usage,
+                         session_seconds, seconds=time.perf_counter() - started, workers=options.workers,
+                         scheduler=options.scheduler or "")
+        write_class_report(run)
+    return run
+
+
+def describe_sandboxes(descriptions: set[str]) -> str:
+    """Return one description of the sandboxes a run's workers used.
+
+    Each worker's kernels run under a user id of their own, so descriptions that differ only in that
+    number are one; sandboxes that really differ (a worker without bubblewrap, say) are all named.
+    """
+    if len(descriptions) <= 1:
+        return next(iter(descriptions), "")
+    merged = {re.sub(r"user id \d+", "a user id of its own for each worker", text) for text in descriptions}
+    return "; ".join(sorted(merged))
+
+
+def write_class_report(run: GradingRun) -> None:
+    """Write the run's class report beside its CSV and record where on ``run``, or why not.
+
+    The gradebook, the CSV and the feedback pages are written by then: a report that cannot be made
+    (a read-only folder, a full disk) only leaves :attr:`GradingRun.class_report_error` set, for the
+    caller to show as a warning, and never costs the grades.
+    """
+    path = Path(run.grades_csv).parent / class_report.REPORT_NAME
+    try:
+        run.class_report = class_report.write(run, path)
+    except OSError as error:
+        run.class_report_error = f"the class report could not be written to {path}: {error}"
+    except Exception as error:  # A fault in the report itself must not cost the grades either.  # noqa: BLE001
+        run.class_report_error = f"the class report could not be made ({type(error).__name__}: {error})"
 
 
 def grade_in_order(context: GradingContext, pairs: list[tuple[str, str]]) -> list[SubmissionResult]:

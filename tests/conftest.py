@@ -61,7 +61,7 @@ def schedule_key(item: pytest.Item, seconds: dict[str, float]) -> tuple[int, flo
 
     The chapter gradings come first (``tests/test_chapters.py``, and the runs of a chapter on the
     offline digits in ``tests/test_fallback_data.py``), then nbval's runs of the student notebooks in
-    ``course/``, then everything else; within the first two groups, the chapter with the longest
+    ``course/`` and the browser tests (``tests/browser/``), then everything else; within the first two groups, the chapter with the longest
     grading time in the latest benchmark goes first. The key depends only on the test's file and
     chapter, so the sort (which is stable) keeps each notebook's cells in order.
     """
@@ -73,6 +73,8 @@ def schedule_key(item: pytest.Item, seconds: dict[str, float]) -> tuple[int, flo
         return 0, -seconds.get(callspec.params.get("chapter", "") if callspec else "", 0.0)
     if item.path.suffix == ".ipynb":
         return 1, -seconds.get(item.path.parent.name, 0.0)
+    if item.path.parent.name == "browser":
+        return 1, 0.0  # JupyterLab and Chromium at work for about a minute: not in the last gaps.
     return 2, 0.0
 
 

@@ -8,6 +8,7 @@ set-up working): running it over every notebook of ``course/`` or ``solutions/``
 execute each of them again and find nothing new. ``make nbval`` still runs it over ``course/``.
 """
 
+import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from grader import notebooks, paths, session
 from grader.options import GradingOptions
 from tests import wrong_answers
 from tests.conftest import REPO
+from tests.course_utils.test_setup import REPORT
 from tests.test_fallback_data import chapters_loading_fashion_mnist, outputs_of
 
 CHAPTERS = paths.assignments(REPO / "solutions")
@@ -34,6 +36,21 @@ def cells_with_errors(notebook_path: Path) -> list[tuple[int, str, bool]]:
                 exercise = notebooks.is_solution_cell(cell) or notebooks.is_test_cell(cell)
                 found.append((index, output.get("ename", "?"), exercise))
     return found
+
+
+def setup_cell_problem(executed: Path) -> str:
+    """Return what is wrong with the Setup cell's outputs in an executed notebook, or '' when it is clean.
+
+    The Setup cell (the first code cell) must show exactly one output, the environment report on
+    standard output, in the fresh kernel the grader starts: no standard-error box, no other line.
+    """
+    setup_cell = next(cell for cell in nbformat.read(executed, as_version=4).cells if cell.cell_type == "code")
+    outputs = setup_cell.get("outputs", [])
+    if [(output.get("output_type"), output.get("name")) for output in outputs] != [("stream", "stdout")]:
+        return f"the Setup cell of {executed.name} shows {len(outputs)} outputs: {outputs}"
+    if not re.fullmatch(REPORT, outputs[0]["text"]):
+        return f"the Setup cell of {executed.name} prints more than the environment report: {outputs[0]['text']!r}"
+    return ""
 
 
 def real_fashion_mnist_here() -> bool:
@@ -68,6 +85,7 @@ def grade_chapter(chapter: str, tmp_path: Path) -> None:
     needs_real_data = chapter in chapters_loading_fashion_mnist() and real_fashion_mnist_here()
     for executed in (autograded / "reference" / chapter).glob("*.ipynb"):
         assert cells_with_errors(executed) == [], f"a cell of the solution {executed.name} raised"
+        assert setup_cell_problem(executed) == ""
         if needs_real_data:
             # The sandboxed kernel must find the real data too (its Keras cache is read-only).
             printed = outputs_of(executed)[1]
@@ -82,6 +100,7 @@ def grade_chapter(chapter: str, tmp_path: Path) -> None:
         outside_exercises = [(index, name) for index, name, exercise in errors if not exercise]
         assert outside_exercises == [], f"cells of the release {executed.name} raised outside the exercises"
         assert errors, "the untouched release must fail its exercises"
+        assert setup_cell_problem(executed) == ""
 
     for student, answers in wrong.items():
         assert wrong_answers.problems(chapter, student, answers, results[student], autograded / student / chapter) == []

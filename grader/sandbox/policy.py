@@ -115,6 +115,9 @@ def keras_home() -> str | None:
     return str(folder) if folder.is_dir() else None
 
 
+#: The variable set to "1" in every kernel the grader starts (see :func:`kernel_environment`).
+GRADING_VARIABLE = "TFCOURSE_GRADING"
+
 #: Variables of the grader's environment that the kernel inherits (everything else is dropped).
 PASSED_THROUGH = ("LANG", "LC_ALL", "KERAS_HOME", "TFCOURSE_OFFLINE", "TFCOURSE_SYSTEM_DATA",
                   "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED")
@@ -132,6 +135,9 @@ def kernel_environment(policy: Policy) -> dict[str, str]:
         # the namespace's first process, so parent polling is switched off (the sandbox ends the
         # kernel when the grader goes away).
         "JPY_PARENT_PID": "1",
+        # Tells code in the notebook that the grader runs it: the chapters' score cell then does not
+        # grade the notebook again from inside the grading (course_utils.selfcheck).
+        GRADING_VARIABLE: "1",
     })
     environment.setdefault("LANG", "C.UTF-8")
     environment.update(policy.environment)

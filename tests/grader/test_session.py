@@ -135,3 +135,13 @@ def test_a_submissions_time_leaves_out_the_reference_run(tmp_path, fixtures, mon
     assert result.status == "graded", result.message
     assert run.reference_usage["mini"]["seconds"] > 0
     assert 0 < result.seconds < total - 3
+
+
+def test_workers_sandboxes_that_differ_only_in_their_user_ids_are_described_once():
+    first = "isolated with bubblewrap: no network, runs as user id 232217; memory 8 GiB"
+    second = "isolated with bubblewrap: no network, runs as user id 232229; memory 8 GiB"
+    assert session.describe_sandboxes({first, second}) == (
+        "isolated with bubblewrap: no network, runs as a user id of its own for each worker; memory 8 GiB")
+    assert session.describe_sandboxes({first}) == first
+    weaker = "NOT ISOLATED: bubblewrap is not installed"
+    assert session.describe_sandboxes({first, weaker}).count(";") == 2
