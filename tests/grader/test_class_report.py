@@ -1,7 +1,8 @@
 """The instructor's class report: plots, failure counts, ungradable submissions, run facts, and escaping.
 
-Most tests build a grading run by hand; one reads the report of the shared fixture run
-(``graded`` in conftest.py), and one grades a damaged submission through ``tfcourse grade``.
+Most tests build a grading run by hand, and one grades a damaged submission through ``tfcourse
+grade``; the report of the shared fixture run (``graded`` in conftest.py) is read in
+``test_session.py``, whose worker computes that run anyway.
 """
 
 import base64
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import class_report, sandbox, session
+from grader import class_report, session
 from grader.cli import main
 from grader.results import ExerciseResult, GradingRun, SubmissionResult
 from tests.grader.test_layout import reaches
@@ -243,20 +244,6 @@ def test_grade_names_the_report_on_its_last_line(tmp_path, fixtures, capsys):
     assert lines[-1] == f"Class report: {report.as_uri()}"
     page = Page(report.read_text(encoding="utf-8"))
     assert "mini.ipynb: is not valid JSON" in page.text and "No submission could be graded" in page.text
-
-
-def test_the_shared_grading_run_writes_its_report(graded):
-    run, results = graded
-    assert run.class_report == run.grades_csv.parent / class_report.REPORT_NAME and run.class_report_error == ""
-    assert 0 < sum(r.seconds for r in results.values()) <= run.seconds
-    page = Page(run.class_report.read_text(encoding="utf-8"))
-    isolated = sandbox.detect().isolated
-    assert ("NOT isolated" not in page.text) == isolated
-    assert page.find("img", id="plot-overview") and page.find("img", **{"class": "chapter-plot"})
-    unanswered = "NotImplementedError: the exercise has not been answered yet"
-    count = sum(e.message == unanswered for r in results.values() for e in r.exercises if e.grade_id == "ex1_test")
-    assert count >= 1 and f"{count}: {unanswered}" in page.text
-    assert "invalid_json" in page.text and "missing_notebook" in page.text
 
 
 def test_the_report_does_not_depend_on_the_orchestrator():

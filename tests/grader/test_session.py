@@ -10,10 +10,11 @@ import time
 import pytest
 from nbgrader.api import Gradebook
 
-from grader import notebooks, sandbox, session
+from grader import class_report, notebooks, sandbox, session
 from grader.options import GradingOptions
 from grader.reference import References
 from tests.grader.conftest import LIMITS, NEEDS_CAP, NEEDS_SANDBOX, SEED, SEPARATE_RUNS, TIMEOUT, submit
+from tests.grader.test_class_report import Page
 
 
 def scores(result):
@@ -145,3 +146,17 @@ def test_workers_sandboxes_that_differ_only_in_their_user_ids_are_described_once
     assert session.describe_sandboxes({first}) == first
     weaker = "NOT ISOLATED: bubblewrap is not installed"
     assert session.describe_sandboxes({first, weaker}).count(";") == 2
+
+
+def test_the_shared_grading_run_writes_its_report(graded):
+    run, results = graded
+    assert run.class_report == run.grades_csv.parent / class_report.REPORT_NAME and run.class_report_error == ""
+    assert 0 < sum(r.seconds for r in results.values()) <= run.seconds
+    page = Page(run.class_report.read_text(encoding="utf-8"))
+    isolated = sandbox.detect().isolated
+    assert ("NOT isolated" not in page.text) == isolated
+    assert page.find("img", id="plot-overview") and page.find("img", **{"class": "chapter-plot"})
+    unanswered = "NotImplementedError: the exercise has not been answered yet"
+    count = sum(e.message == unanswered for r in results.values() for e in r.exercises if e.grade_id == "ex1_test")
+    assert count >= 1 and f"{count}: {unanswered}" in page.text
+    assert "invalid_json" in page.text and "missing_notebook" in page.text
