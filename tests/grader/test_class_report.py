@@ -6,7 +6,6 @@ grade``; the report of the shared fixture run (``graded`` in conftest.py) is rea
 """
 
 import base64
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -230,20 +229,6 @@ def test_the_summary_warns_when_the_report_is_missing(tmp_path, mixed_run, monke
     assert captured.out.splitlines()[-1].startswith("Graded 5 of 7 submission(s); gradebook ")
     assert captured.err.strip() == ("warning: the class report could not be written to /x/class_report.html: "
                                     "denied; the grades above are saved.")
-
-
-def test_grade_names_the_report_on_its_last_line(tmp_path, fixtures, capsys):
-    folder = tmp_path / "submitted" / "bob" / "mini"
-    folder.mkdir(parents=True)
-    shutil.copyfile(fixtures / "submissions" / "invalid_json.ipynb", folder / "mini.ipynb")
-    code = main(["grade", str(tmp_path / "submitted"), "--workdir", str(tmp_path / "w"),
-                 "--source", str(fixtures / "source"), "--quiet"])
-    lines = capsys.readouterr().out.splitlines()
-    report = (tmp_path / "w" / class_report.REPORT_NAME).resolve()
-    assert code == 1 and lines[-2].startswith("Graded 0 of 1 submission(s)")
-    assert lines[-1] == f"Class report: {report.as_uri()}"
-    page = Page(report.read_text(encoding="utf-8"))
-    assert "mini.ipynb: is not valid JSON" in page.text and "No submission could be graded" in page.text
 
 
 def test_the_report_does_not_depend_on_the_orchestrator():

@@ -4,8 +4,10 @@ import shutil
 
 import nbformat
 
+from grader import class_report
 from grader.cli import main
 from tests.grader.conftest import require_cap
+from tests.grader.test_class_report import Page
 
 
 def test_format_check_and_fix(tmp_path, capsys):
@@ -87,6 +89,11 @@ def test_grade_exit_status_reports_errors(tmp_path, fixtures, capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert "Graded 0 of 1 submission(s)" in out and "ERROR:" in out
+    # The last line names the class report, which lists the submission that could not be graded.
+    report = (tmp_path / "w" / class_report.REPORT_NAME).resolve()
+    assert out.splitlines()[-1] == f"Class report: {report.as_uri()}"
+    page = Page(report.read_text(encoding="utf-8"))
+    assert "mini.ipynb: is not valid JSON" in page.text and "No submission could be graded" in page.text
 
 
 def test_build_keeps_a_learners_work_without_force(tmp_path, fixtures, capsys):
