@@ -18,6 +18,9 @@ class GradingOptions:
         Per-cell timeout in seconds (the course default of :file:`grader/nbgrader_config.py` otherwise).
     feedback : bool
         Generate a feedback HTML page per graded submission.
+    class_report : bool
+        Write the instructor's class report beside ``grades.csv`` (:mod:`grader.class_report`);
+        ``tfcourse check`` leaves it out, since its grading folder is thrown away.
     progress : bool
         Show a progress bar on standard error.
     limits : Limits
@@ -42,6 +45,7 @@ class GradingOptions:
 
     timeout: int | None = None
     feedback: bool = True
+    class_report: bool = True
     progress: bool = True
     limits: Limits = field(default_factory=Limits)
     seed: int | None = None

@@ -95,8 +95,8 @@ def check(notebook: Path, source: Path, timeout: int | None = None) -> Submissio
         folder = submitted / LEARNER / chapter
         folder.mkdir(parents=True)
         shutil.copyfile(notebook, folder / original.name)
-        options = GradingOptions(timeout=timeout, feedback=False, progress=False, seed=learner_seed(),
-                                 reference_cache=cache_dir() / "reference")
+        options = GradingOptions(timeout=timeout, feedback=False, class_report=False, progress=False,
+                                 seed=learner_seed(), reference_cache=cache_dir() / "reference")
         run = grade(submitted, Path(scratch) / "grading", source, options)
     return run.results[0]
 

@@ -87,7 +87,8 @@ def grade(submitted: Path, root: Path, source: Path, options: GradingOptions | N
         run = GradingRun(results, root / "gradebook.db", grades_csv, root / "feedback", described, seed, usage,
                          session_seconds, seconds=time.perf_counter() - started, workers=options.workers,
                          scheduler=options.scheduler or "")
-        write_class_report(run)
+        if options.class_report:
+            write_class_report(run)
     return run
 
 

@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from grader import selfcheck as check
+from grader import session
 
 
 @pytest.fixture
@@ -20,13 +21,16 @@ def learner_copy(tmp_path, fixtures):
     return place
 
 
-def test_check_scores_a_renamed_copy_and_leaves_it_untouched(learner_copy, fixtures):
+def test_check_scores_a_renamed_copy_and_leaves_it_untouched(learner_copy, fixtures, monkeypatch):
+    reports = []
+    monkeypatch.setattr(session, "write_class_report", reports.append)
     notebook = learner_copy("reference_solution", name="mini-Copy1.ipynb")
     before = notebook.read_bytes()
     result = check.check(notebook, fixtures / "source", timeout=10)
     assert [(e.grade_id, e.score, e.max_score) for e in result.exercises] == [
         ("ex1_test", 2.0, 2.0), ("ex2_test", 3.0, 3.0)]
     assert notebook.read_bytes() == before
+    assert reports == [], "a learner's check draws no class report (its grading folder is thrown away)"
 
 
 def test_check_refuses_what_it_cannot_grade(tmp_path, learner_copy, fixtures):
