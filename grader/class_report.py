@@ -22,15 +22,14 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import re
 import statistics
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .files import write_text_atomically
 from .results import GradingRun, SubmissionResult
 
 #: File name of the report, in the grading folder beside ``grades.csv``.
@@ -401,14 +400,5 @@ def write(run: GradingRun, path: Path | None = None) -> Path:
         When the folder cannot be written.
     """
     path = Path(path) if path is not None else Path(run.grades_csv).parent / REPORT_NAME
-    page = render(run)
-    handle, temporary = tempfile.mkstemp(prefix=".class_report-", suffix=".html", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(page)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomically(path, render(run))
     return path.resolve()

@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+
+from .files import write_text_atomically
 
 #: The progress file's name, in the learner's course folder.
 PROGRESS_FILENAME = ".tfcourse-progress.json"
@@ -122,22 +123,6 @@ def _set_aside(path: Path) -> Path:
     raise OSError(f"too many damaged copies of {path} already exist")
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, renamed over it."""
-    handle, temporary = tempfile.mkstemp(prefix=f"{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp makes the file private; the record is an ordinary file.
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 @contextlib.contextmanager
 def _locked(folder: Path):
     """Hold an exclusive lock on ``folder`` while two checks could update its progress file at once.
@@ -200,7 +185,7 @@ def record(course_dir: Path, chapter: str, score: float, max_score: float,
                 name: {"score": entry.score, "max_score": entry.max_score,
                        "checked_at": entry.checked_at.isoformat(timespec="seconds")}
                 for name, entry in sorted(chapters.items())}}
-            _write_atomically(path, json.dumps(data, indent=1) + "\n")
+            write_text_atomically(path, json.dumps(data, indent=1) + "\n")
     except OSError as error:
         problems.append(f"the score could not be recorded in {path} ({error})")
     return problems

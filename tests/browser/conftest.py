@@ -82,7 +82,6 @@ class Steps:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.seconds: dict[str, float] = {}
-        self.page = None
 
     @contextlib.contextmanager
     def step(self, name: str, page) -> Iterator[None]:
@@ -93,14 +92,9 @@ class Steps:
         try:
             yield
         except BaseException:
-            self.seconds[name] = round(time.monotonic() - started, 1)
-            self._save(page, f"{number:02d}-{slug}-FAILED.png")
+            self._record(name, started, page, f"{number:02d}-{slug}-FAILED.png")
             raise
-        finally:
-            self._write_times()
-        self.seconds[name] = round(time.monotonic() - started, 1)
-        self._write_times()
-        self._save(page, f"{number:02d}-{slug}.png")
+        self._record(name, started, page, f"{number:02d}-{slug}.png")
 
     def detail(self, locator, name: str) -> Path:
         """Screenshot one element (a cell, a table) as ``detail-<name>.png``, e.g. for README; return its path."""
@@ -109,12 +103,12 @@ class Steps:
         locator.screenshot(path=str(path))
         return path
 
-    def _save(self, page, name: str) -> None:
-        with contextlib.suppress(Exception):
-            page.screenshot(path=str(self.folder / name), full_page=False)
-
-    def _write_times(self) -> None:
+    def _record(self, name: str, started: float, page, screenshot: str) -> None:
+        """Write the step's seconds to ``steps.json`` and a screenshot of ``page`` (which may fail: then none)."""
+        self.seconds[name] = round(time.monotonic() - started, 1)
         (self.folder / "steps.json").write_text(json.dumps(self.seconds, indent=1) + "\n")
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(self.folder / screenshot), full_page=False)
 
 
 def screenshot_root() -> Path:

@@ -122,7 +122,6 @@ def test_a_learner_opens_chapter_1_runs_setup_solves_scores_and_validates(browse
 
         with steps.step("save and score the chapter in its last cell", page):
             page.keyboard.press("Control+s")
-            page.locator(".jp-NotebookPanel-toolbar, .lm-TabBar-tab.jp-mod-current").first.wait_for()
             page.wait_for_function(
                 "() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')", timeout=30_000)
             select_cell(page, count - 1, count)
